@@ -1,0 +1,249 @@
+"""The ``presence`` command.
+
+Exit codes: 0 done; 2 bad input or usage; 3 models unavailable; 4 no person found; 5 output
+folder problem; 1 other analysis error; 70 internal error (a bug: please report it);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from analyzer import __version__
+from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout
+from analyzer.errors import AnalyzerError, InputError
+from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+from analyzer.settings import AnalyzerSettings
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="presence",
+        description="Measure eye contact, openness, expressiveness and nods per person in a video. "
+        "Everything runs on this machine; nothing is uploaded.",
+    )
+    parser.add_argument("--version", action="version", version=f"presence {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show MediaPipe's own log lines and full tracebacks"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models_dir_help = (
+        "folder holding face_landmarker.task and pose_landmarker_full.task, used as "
+        "given (default: $PRESENCE_MODELS_DIR, else download into the user cache)"
+    )
+
+    a = sub.add_parser(
+        "analyze",
+        help="analyse a video file or an image",
+        description="Analyse a video file or an image and write report.json and timeline.csv.",
+    )
+    a.add_argument("input", help="video file or image")
+    a.add_argument("--out", type=Path, help="output folder (default: ./<input name>.presence/)")
+    a.add_argument(
+        "--fps",
+        type=_positive_float,
+        default=10.0,
+        help="frames analysed per second of video (default: 10)",
+    )
+    a.add_argument(
+        "--layout",
+        choices=[x.value for x in Layout],
+        default=Layout.AUTO.value,
+        help="how people are arranged: a two-tile video-call gallery or one scene (default: auto)",
+    )
+    a.add_argument(
+        "--max-people",
+        type=_positive_int,
+        help="most people per scene or tile (default: decided from a quick look)",
+    )
+    a.add_argument(
+        "--pose-every",
+        type=_positive_int,
+        default=2,
+        help="run the body model on every n-th analysed frame (default: 2)",
+    )
+    a.add_argument(
+        "--staring-s",
+        type=_positive_float,
+        default=8.0,
+        help="unbroken eye contact at least this long is reported as staring (default: 8)",
+    )
+    a.add_argument(
+        "--look-away-s",
+        type=_positive_float,
+        default=2.0,
+        help="looking away at least this long is reported as an episode (default: 2)",
+    )
+    a.add_argument(
+        "--eye-contact-tolerance-deg",
+        type=_positive_float,
+        default=GazeConfig().eye_contact_tolerance_deg,
+        help="gaze within this angle of the camera counts as eye contact",
+    )
+    a.add_argument("--models-dir", type=Path, help=models_dir_help)
+    a.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar")
+
+    m = sub.add_parser("models", help="list or download the model bundles")
+    m.add_argument("action", choices=["list", "fetch"])
+    m.add_argument("--models-dir", type=Path, help=models_dir_help)
+    return parser
+
+
+def _store(models_dir: Path | None) -> ModelStore:
+    settings = AnalyzerSettings()
+    explicit = models_dir or settings.models_dir
+    return ModelStore(explicit_dir=explicit, cache_dir=settings.cache_dir)
+
+
+def _default_out(input_spec: str) -> Path:
+    return Path.cwd() / f"{Path(input_spec).stem or 'input'}.presence"
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from analyzer.landmarks import ModelPaths
+    from analyzer.native_logs import divert_native_stderr
+    from analyzer.pipeline import analyze
+    from analyzer.report import check_output_dir, summary, write_outputs
+
+    if str(args.input).isdigit():
+        raise InputError(
+            f"{args.input}: cameras are for live mode (webcam_demo.py / presence "
+            f"live); analyze takes a file"
+        )
+    cfg = AnalyzerConfig(
+        analysis_fps=args.fps,
+        max_people=args.max_people,
+        pose_every_n=args.pose_every,
+        layout=Layout(args.layout),
+        gaze=GazeConfig(eye_contact_tolerance_deg=args.eye_contact_tolerance_deg),
+        episodes=EpisodeConfig(staring_min_s=args.staring_s, look_away_min_s=args.look_away_s),
+    )
+    out_dir: Path = args.out or _default_out(args.input)
+    check_output_dir(out_dir)  # fail before minutes of work, not after
+    store = _store(args.models_dir)
+    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+
+    with _progress_bar(enabled=not args.quiet) as progress:
+        if args.debug:
+            report = analyze(args.input, models, cfg, progress=progress)
+        else:
+            with divert_native_stderr():
+                report = analyze(args.input, models, cfg, progress=progress)
+    write_outputs(report, out_dir)
+    if not args.quiet:
+        print(summary(report))
+        print(f"wrote {out_dir / 'report.json'} and {out_dir / 'timeline.csv'}")
+    return 0
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
+    """A tqdm bar on stderr that appears only if the work takes more than a couple of seconds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: object | None = None
+
+    def __enter__(self) -> Callable[[float], None] | None:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=100,
+            unit="%",
+            delay=2.0,
+            file=sys.stderr,
+            leave=False,
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+            desc="analysing",
+        )
+        self._bar = bar
+
+        def update(fraction: float) -> None:
+            target = round(fraction * 100)
+            if target > bar.n:
+                bar.update(target - bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()  # type: ignore[attr-defined]
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    store = _store(args.models_dir)
+    if args.action == "fetch":
+        if store.explicit_dir is not None:
+            for st in store.status():
+                store.path(st.spec)  # raises a clear error if missing
+            print(f"models folder {store.explicit_dir} is set explicitly; nothing to download")
+            return 0
+        for spec in (FACE_LANDMARKER, POSE_LANDMARKER_FULL):
+            path = store.path(spec)
+            print(f"{spec.filename}: ok ({path})")
+        return 0
+    where = "explicit folder" if store.explicit_dir is not None else "user cache"
+    print(f"models folder: {store.folder} ({where})")
+    for st in store.status():
+        if not st.present:
+            state = "missing"
+        elif st.digest_ok is None:
+            state = "present (used as given)"
+        else:
+            state = "ok" if st.digest_ok else "digest mismatch: will be downloaded again"
+        print(f"  {st.spec.filename}: {state}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _cmd_analyze(args)
+        return _cmd_models(args)
+    except AnalyzerError as e:
+        print(f"presence: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("presence: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: one line for the user, the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"presence: internal error: {type(e).__name__}: {e} (run with --debug for "
+            f"details, and please report it)",
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

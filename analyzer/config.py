@@ -1,0 +1,98 @@
+"""Analysis options. Plain frozen dataclasses with defaults; nothing here reads the environment."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+
+
+class Layout(str, enum.Enum):
+    """How people are arranged in the picture."""
+
+    AUTO = "auto"
+    SINGLE = "single"  # one camera: one or more people in one scene
+    SIDE_BY_SIDE = "side-by-side"  # video-call gallery, two tiles left and right
+    STACKED = "stacked"  # video-call gallery, two tiles top and bottom
+
+
+@dataclass(frozen=True)
+class GazeConfig:
+    # A gaze within this angle of the direction to the camera counts as eye contact.
+    eye_contact_tolerance_deg: float = 10.0
+    # Eye rotation from the irises: asin(gain * normalised iris offset). The eyeball radius is about
+    # 12 mm and half an eye opening about 15 mm, so gain ~ 15/12.
+    iris_gain: float = 1.25
+    # Normalised vertical iris offset of a level gaze (the iris sits a little above the corners).
+    iris_vertical_bias: float = 0.0
+    # Weight of the iris estimate against the eye-look blendshape estimate (0 = blendshapes only).
+    iris_weight: float = 0.5
+    # Eye rotation (deg) that an eye-look blendshape of 1.0 stands for.
+    blendshape_full_scale_deg: float = 30.0
+    # Both eyeBlink blendshapes above this: eyes closed, gaze not measurable.
+    eyes_closed_threshold: float = 0.55
+    # Gaze pitch below this (relative to the camera direction) counts as looking down.
+    looking_down_pitch_deg: float = -25.0
+    # Vertical field of view MediaPipe's face geometry assumes; we use the same camera model.
+    camera_vertical_fov_deg: float = 63.0
+
+
+@dataclass(frozen=True)
+class PostureConfig:
+    # Wrist/elbow presence below this: arms not measurable.
+    min_arm_presence: float = 0.5
+    min_shoulder_visibility: float = 0.5
+
+
+@dataclass(frozen=True)
+class ExpressionConfig:
+    # Per-person neutral: this percentile of each blendshape over the session.
+    baseline_percentile: float = 20.0
+    # Sum of activation above neutral that maps to expressiveness 1 - 1/e (about 0.63).
+    scale: float = 0.6
+    smile_threshold: float = 0.5
+    # The neutral face is learned from the session; with less face time than this (a still image,
+    # a clip of a second) expressiveness is not measurable.
+    min_baseline_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class EpisodeConfig:
+    look_away_min_s: float = 2.0
+    staring_min_s: float = 8.0
+    looking_down_min_s: float = 1.0
+    # Unmeasured gaps (a blink, a lost frame) up to this long do not break a bout or an episode.
+    bridge_gap_s: float = 0.5
+    # Minimum pitch swing (deg) of a nod, and the longest a single nod may take.
+    nod_min_amplitude_deg: float = 3.0
+    nod_max_duration_s: float = 1.5
+    # Nods are not counted from less head-pose time than this (a still image has none).
+    nod_min_measured_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    analysis_fps: float = 10.0
+    # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
+    max_people: int | None = None
+    # The pose model runs on every n-th analysed frame; posture changes slowly, faces do not.
+    pose_every_n: int = 2
+    layout: Layout = Layout.AUTO
+    # Tracks seen for less than this are dropped as spurious detections.
+    min_track_s: float = 1.0
+    gaze: GazeConfig = field(default_factory=GazeConfig)
+    posture: PostureConfig = field(default_factory=PostureConfig)
+    expression: ExpressionConfig = field(default_factory=ExpressionConfig)
+    episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.analysis_fps <= 120:
+            raise ValueError(f"analysis_fps must be between 0.1 and 120, got {self.analysis_fps}")
+        if self.max_people is not None and not 1 <= self.max_people <= 8:
+            raise ValueError(f"max_people must be between 1 and 8, got {self.max_people}")
+        if self.pose_every_n < 1:
+            raise ValueError(f"pose_every_n must be at least 1, got {self.pose_every_n}")
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["layout"] = self.layout.value
+        return d

@@ -1,0 +1,336 @@
+"""The one module that talks to MediaPipe. It returns our own types from ``analyzer.types``.
+
+``SceneLandmarker`` runs the Face Landmarker (blendshapes and facial transformation matrix on) and
+the Pose Landmarker on each region of a frame (the whole frame, or each tile of a video-call
+gallery), in VIDEO running mode for video so that MediaPipe tracks between frames. Faces too small
+for the face detector are looked for again in a crop around the head the pose model found.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from analyzer.errors import ModelError
+from analyzer.types import (
+    Camera,
+    DoubleArray,
+    FaceObservation,
+    FloatArray,
+    Frame,
+    FrameObservation,
+    ImageArray,
+    PoseObservation,
+    Region,
+)
+
+# Pose landmark indices (MediaPipe BlazePose topology).
+POSE_NOSE = 0
+POSE_LEFT_EYE = 2
+POSE_RIGHT_EYE = 5
+POSE_LEFT_EAR = 7
+POSE_RIGHT_EAR = 8
+POSE_LEFT_SHOULDER = 11
+POSE_RIGHT_SHOULDER = 12
+
+CROP_SIZE_PX = 256
+
+# MediaPipe's facial transformation matrix is mostly the face's orientation relative to the line
+# of sight (what the picture shows), plus a fixed share of the angle between that line and the
+# camera axis under its assumed 63-degree camera. Measured by moving the same face around a large
+# empty frame (tests/test_landmarks_geometry.py): 24% of the horizontal angle and 32% of the
+# vertical one. We remove that share so ``FaceObservation.rotation`` is view-relative.
+RAY_SHARE_YAW = 0.24
+RAY_SHARE_PITCH = 0.32
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    face: Path
+    pose: Path
+
+
+def camera_for(region: Region, vertical_fov_deg: float) -> Camera:
+    """The pinhole camera MediaPipe's face geometry assumes for an image of this region."""
+    focal = (region.height / 2.0) / math.tan(math.radians(vertical_fov_deg) / 2.0)
+    return Camera(center_xy=region.center_xy, focal_px=focal)
+
+
+def _orthonormal(m: DoubleArray) -> DoubleArray:
+    u, _, vt = np.linalg.svd(m)
+    r: DoubleArray = u @ vt
+    if np.linalg.det(r) < 0:
+        u[:, -1] *= -1
+        r = u @ vt
+    return r
+
+
+def _eyes_mid(xy: FloatArray) -> tuple[float, float]:
+    return (float(xy[168, 0]), float(xy[168, 1]))
+
+
+def view_relative(
+    rotation: DoubleArray, camera: Camera, face_xy: tuple[float, float]
+) -> DoubleArray:
+    """Remove the share of the line-of-sight angle that MediaPipe folds into its rotation."""
+    toward = -camera.ray(*face_xy)  # from the face to the camera
+    yaw = math.atan2(toward[0], toward[2]) * RAY_SHARE_YAW
+    pitch = math.atan2(toward[1], math.hypot(toward[0], toward[2])) * RAY_SHARE_PITCH
+    partial = np.array(
+        [math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)]
+    )
+    out: DoubleArray = rotation_between(np.array([0.0, 0.0, 1.0]), partial).T @ rotation
+    return out
+
+
+def rotation_between(a: DoubleArray, b: DoubleArray) -> DoubleArray:
+    """The smallest rotation that turns unit vector ``a`` into unit vector ``b``."""
+    v = np.cross(a, b)
+    c = float(np.dot(a, b))
+    s = float(np.linalg.norm(v))
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else -np.eye(3)
+    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], dtype=np.float64)
+    out: DoubleArray = np.eye(3) + k + k @ k * ((1 - c) / (s * s))
+    return out
+
+
+class SceneLandmarker:
+    """Face and pose landmarks for every region of a frame. Use as a context manager."""
+
+    def __init__(
+        self,
+        models: ModelPaths,
+        regions: tuple[Region, ...],
+        *,
+        video: bool,
+        faces_per_region: int,
+        poses_per_region: int,
+        vertical_fov_deg: float = 63.0,
+        min_face_confidence: float = 0.5,
+        min_pose_confidence: float = 0.5,
+    ) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._vision = vision
+        self.regions = regions
+        self.video = video
+        self.fov_deg = vertical_fov_deg
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        self._faces: list[Any] = []
+        self._poses: list[Any] = []
+        self._crop_face: Any = None
+        self._face_model = models.face
+        self._min_face_confidence = min_face_confidence
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose")
+        try:
+            for _ in regions:
+                self._faces.append(
+                    vision.FaceLandmarker.create_from_options(
+                        vision.FaceLandmarkerOptions(
+                            base_options=BaseOptions(model_asset_path=str(models.face)),
+                            running_mode=mode,
+                            num_faces=faces_per_region,
+                            min_face_detection_confidence=min_face_confidence,
+                            min_face_presence_confidence=min_face_confidence,
+                            output_face_blendshapes=True,
+                            output_facial_transformation_matrixes=True,
+                        )
+                    )
+                )
+                self._poses.append(
+                    vision.PoseLandmarker.create_from_options(
+                        vision.PoseLandmarkerOptions(
+                            base_options=BaseOptions(model_asset_path=str(models.pose)),
+                            running_mode=mode,
+                            num_poses=poses_per_region,
+                            min_pose_detection_confidence=min_pose_confidence,
+                            min_pose_presence_confidence=min_pose_confidence,
+                        )
+                    )
+                )
+        except (RuntimeError, ValueError, OSError) as e:
+            self.close()
+            raise ModelError(f"cannot load MediaPipe models from {models.face.parent}: {e}") from e
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for task in [*self._faces, *self._poses, self._crop_face]:
+            if task is not None:
+                task.close()
+        self._faces.clear()
+        self._poses.clear()
+        self._crop_face = None
+
+    def __enter__(self) -> SceneLandmarker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- per frame ---------------------------------------------------------------------------
+    def observe(self, frame: Frame, *, run_pose: bool = True) -> FrameObservation:
+        """Faces (and, if ``run_pose``, bodies) in every region of ``frame``."""
+        import mediapipe as mp
+
+        images = [
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=_crop(frame.rgb, r))
+            for r in self.regions
+        ]
+        pose_future: Future[list[PoseObservation]] | None = None
+        if run_pose:
+            pose_future = self._pool.submit(self._detect_poses, images, frame.timestamp_ms)
+        faces: list[FaceObservation] = []
+        for i, (region, image) in enumerate(zip(self.regions, images, strict=True)):
+            if self.video:
+                result = self._faces[i].detect_for_video(image, frame.timestamp_ms)
+            else:
+                result = self._faces[i].detect(image)
+            faces.extend(self._faces_from_result(result, region, camera_for(region, self.fov_deg)))
+        poses = pose_future.result() if pose_future is not None else []
+        return FrameObservation(
+            index=frame.index,
+            timestamp_ms=frame.timestamp_ms,
+            faces=tuple(faces),
+            poses=tuple(poses),
+        )
+
+    def _detect_poses(self, images: list[Any], timestamp_ms: int) -> list[PoseObservation]:
+        out: list[PoseObservation] = []
+        for i, (region, image) in enumerate(zip(self.regions, images, strict=True)):
+            if self.video:
+                result = self._poses[i].detect_for_video(image, timestamp_ms)
+            else:
+                result = self._poses[i].detect(image)
+            out.extend(_poses_from_result(result, region))
+        return out
+
+    def _faces_from_result(
+        self, result: Any, region: Region, camera: Camera, *, crop: Region | None = None
+    ) -> list[FaceObservation]:
+        faces = []
+        for k, lms in enumerate(result.face_landmarks):
+            if k >= len(result.facial_transformation_matrixes) or k >= len(result.face_blendshapes):
+                continue
+            src = crop if crop is not None else region
+            xy = np.array([[p.x, p.y] for p in lms], dtype=np.float32)
+            if xy.shape[0] != 478:
+                continue
+            xy[:, 0] = xy[:, 0] * src.width + src.x
+            xy[:, 1] = xy[:, 1] * src.height + src.y
+            rot = _orthonormal(np.asarray(result.facial_transformation_matrixes[k])[:3, :3])
+            if crop is None:
+                # A crop is centred on the head, so its line of sight is its axis: nothing to undo.
+                rot = view_relative(rot, camera, _eyes_mid(xy))
+            blend = {c.category_name: float(c.score) for c in result.face_blendshapes[k]}
+            faces.append(
+                FaceObservation(
+                    landmarks_xy=xy,
+                    blendshapes=blend,
+                    rotation=rot,
+                    camera=camera,
+                    region=region,
+                    from_crop=crop is not None,
+                )
+            )
+        return faces
+
+    def faces_in_crop(self, rgb: ImageArray, box: Region, region: Region) -> list[FaceObservation]:
+        """Run the face model (image mode) on ``box``, enlarged; results in ``region``'s camera."""
+        import mediapipe as mp
+
+        if self._crop_face is None:
+            from mediapipe.tasks.python import BaseOptions
+
+            v = self._vision
+            self._crop_face = v.FaceLandmarker.create_from_options(
+                v.FaceLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=str(self._face_model)),
+                    running_mode=v.RunningMode.IMAGE,
+                    num_faces=1,
+                    min_face_detection_confidence=self._min_face_confidence,
+                    min_face_presence_confidence=self._min_face_confidence,
+                    output_face_blendshapes=True,
+                    output_facial_transformation_matrixes=True,
+                )
+            )
+        patch = cv2.resize(
+            rgb[box.y : box.y + box.height, box.x : box.x + box.width],
+            (CROP_SIZE_PX, CROP_SIZE_PX),
+            interpolation=cv2.INTER_CUBIC if box.width < CROP_SIZE_PX else cv2.INTER_AREA,
+        )
+        result = self._crop_face.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=patch))
+        return self._faces_from_result(result, region, camera_for(region, self.fov_deg), crop=box)
+
+
+def head_crop_box(pose: PoseObservation) -> Region | None:
+    """A square around the head the pose model located, inside the pose's region, or None if the
+    head is not in view. Used to look again for a face too small for the face detector."""
+    head = [POSE_NOSE, POSE_LEFT_EYE, POSE_RIGHT_EYE, POSE_LEFT_EAR, POSE_RIGHT_EAR]
+    if float(np.min(pose.presence[head[:3]])) < 0.5 or float(pose.visibility[POSE_NOSE]) < 0.5:
+        return None
+    pts = pose.landmarks_xy[head]
+    span = float(np.max(pts[:, 0]) - np.min(pts[:, 0]))
+    shoulders = pose.landmarks_xy[[POSE_LEFT_SHOULDER, POSE_RIGHT_SHOULDER]]
+    shoulder_w = float(np.linalg.norm(shoulders[0] - shoulders[1]))
+    r = pose.region
+    side = round(min(max(span * 2.6, shoulder_w * 0.9), r.width, r.height))
+    if side < 16:
+        return None
+    cx, cy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+    x0 = round(min(max(cx - side / 2, r.x), r.x + r.width - side))
+    y0 = round(min(max(cy - side / 2, r.y), r.y + r.height - side))
+    return Region(x=x0, y=y0, width=side, height=side)
+
+
+def _crop(rgb: ImageArray, r: Region) -> ImageArray:
+    if r.x == 0 and r.y == 0 and r.width == rgb.shape[1] and r.height == rgb.shape[0]:
+        return rgb if rgb.flags.c_contiguous else np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(rgb[r.y : r.y + r.height, r.x : r.x + r.width])
+
+
+def _poses_from_result(result: Any, region: Region) -> list[PoseObservation]:
+    out = []
+    worlds = getattr(result, "pose_world_landmarks", None) or []
+    for k, lms in enumerate(result.pose_landmarks):
+        if len(lms) != 33:
+            continue
+        xy = np.array(
+            [[p.x * region.width + region.x, p.y * region.height + region.y] for p in lms],
+            dtype=np.float32,
+        )
+        vis = np.array(
+            [p.visibility if p.visibility is not None else 0.0 for p in lms], dtype=np.float32
+        )
+        pres = np.array(
+            [p.presence if p.presence is not None else 0.0 for p in lms], dtype=np.float32
+        )
+        if k < len(worlds) and len(worlds[k]) == 33:
+            world = np.array([[p.x, -p.y, -p.z] for p in worlds[k]], dtype=np.float32)
+        else:
+            world = np.full((33, 3), np.nan, dtype=np.float32)
+        out.append(
+            PoseObservation(
+                landmarks_xy=xy, visibility=vis, presence=pres, world_xyz=world, region=region
+            )
+        )
+    return out
+
+
+def mediapipe_version() -> str:
+    import mediapipe as mp
+
+    return str(getattr(mp, "__version__", "unknown"))

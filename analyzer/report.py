@@ -1,0 +1,248 @@
+"""Writers: ``report.json`` (see ``report_schema``), ``timeline.csv``, and the short summary.
+
+Outputs are written into a temporary folder beside the target and moved into place only when
+complete, so an interrupted run never leaves a half-written folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from analyzer.errors import OutputError
+from analyzer.report_schema import (
+    BoutsModel,
+    EpisodeModel,
+    ExpressivenessModel,
+    EyeContactModel,
+    GeneratorModel,
+    HeadModel,
+    LayoutModel,
+    PersonModel,
+    PostureModel,
+    Report,
+    TileModel,
+    VideoModel,
+)
+from analyzer.types import AnalysisReport, Episode, PersonReport, Region
+
+TIMELINE_COLUMNS = (
+    "time_s",
+    "person",
+    "face_visible",
+    "eye_contact",
+    "gaze_yaw_deg",
+    "gaze_pitch_deg",
+    "head_yaw_deg",
+    "head_pitch_deg",
+    "head_roll_deg",
+    "eyes_closed",
+    "looking_down",
+    "arms_crossed",
+    "openness",
+    "expressiveness",
+    "smile",
+)
+OUTPUT_FILES = ("report.json", "timeline.csv")
+
+
+def _episodes(eps: Iterable[Episode]) -> list[EpisodeModel]:
+    return [
+        EpisodeModel(start_s=e.start_s, end_s=e.end_s, duration_s=round(e.duration_s, 3))
+        for e in eps
+    ]
+
+
+def _tile(r: Region) -> TileModel:
+    return TileModel(x=r.x, y=r.y, width=r.width, height=r.height)
+
+
+def _person(p: PersonReport, gallery: bool) -> PersonModel:
+    m = p.metrics
+    return PersonModel(
+        id=p.track.id,
+        position=p.track.position.value,
+        tile=_tile(p.track.region) if gallery and p.track.region is not None else None,
+        face_visible_ratio=m.face_visible_ratio,
+        eye_contact=EyeContactModel(
+            ratio=m.eye_contact.ratio,
+            coverage=m.eye_contact.coverage,
+            bouts=BoutsModel(
+                count=m.eye_contact.bouts.count,
+                median_s=m.eye_contact.bouts.median_s,
+                longest_s=m.eye_contact.bouts.longest_s,
+            ),
+            look_away_episodes=_episodes(m.eye_contact.look_away_episodes),
+            staring_episodes=_episodes(m.eye_contact.staring_episodes),
+        ),
+        posture=PostureModel(
+            arms_crossed_ratio=m.posture.arms_crossed_ratio,
+            openness=m.posture.openness,
+            coverage=m.posture.coverage,
+        ),
+        expressiveness=ExpressivenessModel(
+            score=m.expressiveness.score,
+            smile_ratio=m.expressiveness.smile_ratio,
+            coverage=m.expressiveness.coverage,
+        ),
+        head=HeadModel(
+            nods=m.head.nods, nods_per_min=m.head.nods_per_min, coverage=m.head.coverage
+        ),
+        looking_down_episodes=_episodes(m.looking_down_episodes),
+    )
+
+
+def to_model(report: AnalysisReport) -> Report:
+    v = report.video
+    gallery = report.layout != "single"
+    return Report(
+        generator=GeneratorModel(
+            version=report.versions.get("presence", "unknown"),
+            mediapipe=report.versions.get("mediapipe", "unknown"),
+        ),
+        video=VideoModel(
+            name=v.name,
+            kind=v.kind.value,
+            duration_s=None if v.duration_s is None else round(v.duration_s, 3),
+            fps=None if v.fps is None else round(v.fps, 3),
+            width=v.width,
+            height=v.height,
+            rotation_deg=v.rotation_deg,
+            frames_analyzed=report.frames_analyzed,
+            analysis_fps=report.analysis_fps,
+        ),
+        layout=LayoutModel(
+            kind=report.layout,  # type: ignore[arg-type]
+            tiles=[_tile(r) for r in report.regions] if gallery else [],
+        ),
+        people=[_person(p, gallery) for p in report.people],
+        settings=dict(report.settings),
+        warnings=list(report.warnings),
+    )
+
+
+def _fmt(v: object, nd: int) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def timeline_csv(report: AnalysisReport) -> str:
+    """One row per person per analysed frame; booleans 1/0; empty when not measurable."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(TIMELINE_COLUMNS)
+    rows = []
+    for p in report.people:
+        for s in p.track.samples:
+            rows.append((s.time_s, p.track.id, s))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    for t, pid, s in rows:
+        w.writerow(
+            [
+                f"{t:.3f}",
+                pid,
+                _fmt(s.face_visible, 0),
+                _fmt(s.eye_contact, 0),
+                _fmt(s.gaze_yaw_deg, 1),
+                _fmt(s.gaze_pitch_deg, 1),
+                _fmt(s.head_yaw_deg, 1),
+                _fmt(s.head_pitch_deg, 1),
+                _fmt(s.head_roll_deg, 1),
+                _fmt(s.eyes_closed, 0),
+                _fmt(s.looking_down, 0),
+                _fmt(s.arms_crossed, 0),
+                _fmt(s.openness, 3),
+                _fmt(s.expressiveness, 3),
+                _fmt(s.smile, 3),
+            ]
+        )
+    return buf.getvalue()
+
+
+def report_json(report: AnalysisReport) -> str:
+    return json.dumps(to_model(report).model_dump(mode="json"), indent=2) + "\n"
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Refuse to replace a folder that is not an earlier Presence output."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise OutputError(f"{out_dir}: exists and is not a folder; choose another --out")
+        entries = {p.name for p in out_dir.iterdir()}
+        if entries and "report.json" not in entries:
+            raise OutputError(
+                f"{out_dir}: folder exists and is not a Presence output (no report.json); "
+                f"choose another --out or remove it"
+            )
+
+
+def write_outputs(report: AnalysisReport, out_dir: Path) -> None:
+    """Write all outputs into ``out_dir`` atomically (replacing an earlier Presence output)."""
+    check_output_dir(out_dir)
+    parent = out_dir.parent if str(out_dir.parent) else Path()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({e.strerror})") from e
+    try:
+        (tmp / "report.json").write_text(report_json(report), encoding="utf-8")
+        (tmp / "timeline.csv").write_text(timeline_csv(report), encoding="utf-8")
+        old = None
+        if out_dir.exists():
+            old = parent / f".{out_dir.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"{out_dir}: cannot write the outputs ({e.strerror})") from e
+
+
+def summary(report: AnalysisReport) -> str:
+    """A few plain lines for a person, not a table of numbers."""
+    v = report.video
+    head = f"{v.name}: {len(report.people)} person(s)"
+    if v.duration_s:
+        head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"
+    lines = [head]
+    for p in report.people:
+        m = p.metrics
+        ec = m.eye_contact
+        parts = [f"Person {p.track.id} ({p.track.position.value}):"]
+        if ec.ratio is None:
+            parts.append("eye contact not measurable;")
+        else:
+            parts.append(
+                f"eye contact {ec.ratio:.0%} of the time it could be seen "
+                f"(measured over {ec.coverage:.0%} of the session);"
+            )
+        if m.expressiveness.score is not None:
+            parts.append(f"expressiveness {m.expressiveness.score:.2f},")
+            if m.expressiveness.smile_ratio is not None:
+                parts.append(f"smiling {m.expressiveness.smile_ratio:.0%};")
+        if m.posture.arms_crossed_ratio is not None:
+            parts.append(
+                f"arms crossed {m.posture.arms_crossed_ratio:.0%}, openness "
+                f"{m.posture.openness:.2f} (arms in view {m.posture.coverage:.0%});"
+            )
+        else:
+            parts.append("arms not in view;")
+        if m.head.nods is not None:
+            parts.append(f"{m.head.nods} nod(s).")
+        lines.append(" ".join(parts))
+    for w in report.warnings:
+        lines.append(f"note: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""The versioned ``report.json`` schema, as pydantic models (the API serves the same models).
+
+The JSON Schema generated from ``Report`` is committed as ``docs/report.schema.json``; the field
+meanings are in ``docs/report.md``. Bump ``SCHEMA_VERSION`` on any change a reader would notice:
+the minor number for added fields, the major number for renamed or removed ones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EpisodeModel(_Model):
+    start_s: float = Field(description="Start, seconds from the beginning of the video.")
+    end_s: float = Field(description="End, seconds from the beginning of the video.")
+    duration_s: float
+
+
+class BoutsModel(_Model):
+    count: int = Field(description="Unbroken spans of eye contact (blinks do not break a span).")
+    median_s: float | None
+    longest_s: float | None
+
+
+class EyeContactModel(_Model):
+    ratio: float | None = Field(
+        description="Share of measured time spent looking into the camera; null if never measured."
+    )
+    coverage: float = Field(
+        description="Share of the session where eye contact could be measured (face found, "
+        "eyes open)."
+    )
+    bouts: BoutsModel
+    look_away_episodes: list[EpisodeModel] = Field(
+        description="Spans of looking away from the camera lasting at least look_away_min_s."
+    )
+    staring_episodes: list[EpisodeModel] = Field(
+        description="Unbroken eye contact lasting at least staring_min_s."
+    )
+
+
+class PostureModel(_Model):
+    arms_crossed_ratio: float | None
+    openness: float | None = Field(description="Mean openness 0-1 over measured time.")
+    coverage: float = Field(description="Share of the session where both arms were in view.")
+
+
+class ExpressivenessModel(_Model):
+    score: float | None = Field(
+        description="Mean expressiveness 0-1 relative to this person's own neutral face."
+    )
+    smile_ratio: float | None
+    coverage: float
+
+
+class HeadModel(_Model):
+    nods: int | None
+    nods_per_min: float | None = Field(description="Nods per minute of time the head was measured.")
+    coverage: float
+
+
+class TileModel(_Model):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class PersonModel(_Model):
+    id: int = Field(description="1 for the leftmost (or topmost) person, then onward.")
+    position: Literal["left", "right", "top", "bottom", "center"]
+    tile: TileModel | None = Field(description="The gallery tile this person is in, if any.")
+    face_visible_ratio: float
+    eye_contact: EyeContactModel
+    posture: PostureModel
+    expressiveness: ExpressivenessModel
+    head: HeadModel
+    looking_down_episodes: list[EpisodeModel]
+
+
+class VideoModel(_Model):
+    name: str = Field(description="File name of the input (no folder).")
+    kind: Literal["video", "image", "camera"]
+    duration_s: float | None
+    fps: float | None = Field(description="The container's average frame rate.")
+    width: int
+    height: int
+    rotation_deg: int = Field(description="Display rotation applied from the file's metadata.")
+    frames_analyzed: int
+    analysis_fps: float
+
+
+class LayoutModel(_Model):
+    kind: Literal["single", "side-by-side", "stacked"]
+    tiles: list[TileModel]
+
+
+class GeneratorModel(_Model):
+    name: Literal["presence"] = "presence"
+    version: str
+    mediapipe: str
+
+
+class Report(_Model):
+    schema_version: Literal["1.0"] = "1.0"
+    generator: GeneratorModel
+    video: VideoModel
+    layout: LayoutModel
+    people: list[PersonModel]
+    settings: dict[str, object]
+    warnings: list[str]

@@ -1,0 +1,54 @@
+"""All of one person's signals on one frame, from their face and/or body (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from analyzer.config import AnalyzerConfig
+from analyzer.signals import expression, gaze, posture
+from analyzer.signals.head import head_pose
+from analyzer.types import FloatArray, PersonDetection, PersonSample
+
+# With the eyes shut (or the lids lowered over a phone) a head tilted down this far counts as
+# looking down even though the gaze cannot be measured.
+HEAD_DOWN_DEG = -20.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A sample without expressiveness (which needs the session's neutral) plus the features."""
+
+    sample: PersonSample
+    expression_features: FloatArray | None
+
+
+def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> Measured:
+    sample = PersonSample(time_s=time_s, face_visible=det.face is not None, anchor_xy=det.anchor_xy)
+    features = None
+    face = det.face
+    if face is not None:
+        head = gaze.head_relative_to_camera(face)
+        closed = gaze.eyes_closed(face.blendshapes, cfg.gaze.eyes_closed_threshold)
+        g = None if closed else gaze.gaze(face, cfg.gaze)
+        looking_down: bool | None = None
+        if g is not None:
+            looking_down = g.pitch_deg < cfg.gaze.looking_down_pitch_deg
+        elif head.pitch_deg < HEAD_DOWN_DEG:
+            looking_down = True
+        sample = replace(
+            sample,
+            head_yaw_deg=head.yaw_deg,
+            head_pitch_deg=head.pitch_deg,
+            head_roll_deg=head_pose(face.rotation).roll_deg,
+            eyes_closed=closed,
+            gaze_yaw_deg=None if g is None else g.yaw_deg,
+            gaze_pitch_deg=None if g is None else g.pitch_deg,
+            eye_contact=None if g is None else gaze.is_eye_contact(g, cfg.gaze),
+            looking_down=looking_down,
+            smile=expression.smile(face.blendshapes),
+        )
+        features = expression.expression_features(face.blendshapes)
+    if det.pose is not None:
+        p = posture.posture(det.pose, cfg.posture)
+        sample = replace(sample, arms_crossed=p.arms_crossed, openness=p.openness)
+    return Measured(sample=sample, expression_features=features)

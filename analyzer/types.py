@@ -1,0 +1,291 @@
+"""Frozen data types passed between the stages of the pipeline.
+
+Coordinates: image points are pixels of the full (rotation-corrected) frame, ``x`` to the right
+and ``y`` down. Camera-space vectors use MediaPipe's camera frame: ``x`` to the image right, ``y``
+up, ``z`` toward the viewer (the camera looks along ``-z``). Angles are degrees. A value that could
+not be measured is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+DoubleArray = npt.NDArray[np.float64]
+ImageArray = npt.NDArray[np.uint8]
+
+
+class SourceKind(str, enum.Enum):
+    VIDEO = "video"
+    IMAGE = "image"
+    CAMERA = "camera"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the input is, after rotation metadata has been applied to ``width``/``height``."""
+
+    name: str
+    kind: SourceKind
+    width: int
+    height: int
+    fps: float | None
+    duration_s: float | None
+    rotation_deg: int = 0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame in RGB, with its presentation time from the container."""
+
+    index: int
+    timestamp_ms: int
+    rgb: ImageArray
+
+    def __post_init__(self) -> None:
+        if self.rgb.ndim != 3 or self.rgb.shape[2] != 3:
+            raise ValueError(f"Frame.rgb must be HxWx3, got shape {self.rgb.shape}")
+
+
+@dataclass(frozen=True)
+class Region:
+    """An axis-aligned rectangle of the frame in pixels: a gallery tile, a crop, or the frame."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"Region must have a positive size, got {self.width}x{self.height}")
+
+    @property
+    def center_xy(self) -> tuple[float, float]:
+        return (self.x + self.width / 2.0, self.y + self.height / 2.0)
+
+    def contains(self, x: float, y: float) -> bool:
+        return self.x <= x < self.x + self.width and self.y <= y < self.y + self.height
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera for one region: optical centre and focal length in frame pixels.
+
+    For a gallery tile the camera is that tile's own webcam; for a plain video it is the frame's.
+    """
+
+    center_xy: tuple[float, float]
+    focal_px: float
+
+    def ray(self, x: float, y: float) -> DoubleArray:
+        """Unit vector in camera space from the camera toward the image point ``(x, y)``."""
+        v = np.array(
+            [x - self.center_xy[0], -(y - self.center_xy[1]), -self.focal_px], dtype=np.float64
+        )
+        out: DoubleArray = v / np.linalg.norm(v)
+        return out
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """One face found by the face landmarker, in our own types.
+
+    ``landmarks_xy`` are 478 points in frame pixels (468 mesh points and 10 iris points).
+    ``rotation`` is the head's orientation relative to the line of sight from its camera (3x3,
+    orthonormal, columns = the face's own x/y/z axes): identity means the face points straight
+    at the camera lens, wherever it is in the picture. ``camera`` is the pinhole model of the
+    region the face was found in (the frame, or its gallery tile).
+    """
+
+    landmarks_xy: FloatArray
+    blendshapes: Mapping[str, float]
+    rotation: DoubleArray
+    camera: Camera
+    region: Region
+    from_crop: bool = False
+
+    def __post_init__(self) -> None:
+        if self.landmarks_xy.shape != (478, 2):
+            raise ValueError(f"landmarks_xy must be (478, 2), got {self.landmarks_xy.shape}")
+        if self.rotation.shape != (3, 3):
+            raise ValueError(f"rotation must be 3x3, got {self.rotation.shape}")
+
+    @property
+    def bbox_xyxy(self) -> tuple[float, float, float, float]:
+        x0, y0 = self.landmarks_xy.min(axis=0)
+        x1, y1 = self.landmarks_xy.max(axis=0)
+        return (float(x0), float(y0), float(x1), float(y1))
+
+    @property
+    def eyes_mid_xy(self) -> tuple[float, float]:
+        """The point between the eyes (mesh point 168), where the gaze ray starts."""
+        p = self.landmarks_xy[168]
+        return (float(p[0]), float(p[1]))
+
+
+@dataclass(frozen=True)
+class PoseObservation:
+    """One body found by the pose landmarker.
+
+    ``landmarks_xy``: 33 points in frame pixels. ``visibility`` and ``presence``: 33 scores 0-1
+    (``presence``: in the frame at all; ``visibility``: in the frame and not hidden).
+    ``world_xyz``: 33 points in metres, hip-centred, ``x`` to the image right, ``y`` up,
+    ``z`` toward the camera (converted from MediaPipe's y-down, z-away convention).
+    """
+
+    landmarks_xy: FloatArray
+    visibility: FloatArray
+    presence: FloatArray
+    world_xyz: FloatArray
+    region: Region
+
+    def __post_init__(self) -> None:
+        for name, arr, shape in (
+            ("landmarks_xy", self.landmarks_xy, (33, 2)),
+            ("visibility", self.visibility, (33,)),
+            ("presence", self.presence, (33,)),
+            ("world_xyz", self.world_xyz, (33, 3)),
+        ):
+            if arr.shape != shape:
+                raise ValueError(f"PoseObservation.{name} must be {shape}, got {arr.shape}")
+
+
+@dataclass(frozen=True)
+class FrameObservation:
+    """Everything the models found in one analysed frame."""
+
+    index: int
+    timestamp_ms: int
+    faces: tuple[FaceObservation, ...]
+    poses: tuple[PoseObservation, ...]
+
+
+@dataclass(frozen=True)
+class PersonDetection:
+    """A face and/or a body in one frame that belong to one person (either may be missing)."""
+
+    face: FaceObservation | None
+    pose: PoseObservation | None
+    anchor_xy: tuple[float, float]
+    region: Region
+
+
+@dataclass(frozen=True)
+class PersonSample:
+    """One person at one analysed instant. ``None`` means not measurable on this frame."""
+
+    time_s: float
+    face_visible: bool
+    head_yaw_deg: float | None = None
+    head_pitch_deg: float | None = None
+    head_roll_deg: float | None = None
+    gaze_yaw_deg: float | None = None
+    gaze_pitch_deg: float | None = None
+    eyes_closed: bool | None = None
+    eye_contact: bool | None = None
+    looking_down: bool | None = None
+    arms_crossed: bool | None = None
+    openness: float | None = None
+    expressiveness: float | None = None
+    smile: float | None = None
+    anchor_xy: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class BoutStats:
+    count: int
+    median_s: float | None
+    longest_s: float | None
+
+
+@dataclass(frozen=True)
+class EyeContactMetrics:
+    ratio: float | None
+    coverage: float
+    bouts: BoutStats
+    look_away_episodes: tuple[Episode, ...]
+    staring_episodes: tuple[Episode, ...]
+
+
+@dataclass(frozen=True)
+class PostureMetrics:
+    arms_crossed_ratio: float | None
+    openness: float | None
+    coverage: float
+
+
+@dataclass(frozen=True)
+class ExpressivenessMetrics:
+    score: float | None
+    smile_ratio: float | None
+    coverage: float
+
+
+@dataclass(frozen=True)
+class HeadMetrics:
+    nods: int | None
+    nods_per_min: float | None
+    coverage: float
+
+
+@dataclass(frozen=True)
+class PresenceMetrics:
+    face_visible_ratio: float
+    eye_contact: EyeContactMetrics
+    posture: PostureMetrics
+    expressiveness: ExpressivenessMetrics
+    head: HeadMetrics
+    looking_down_episodes: tuple[Episode, ...]
+
+
+class Position(str, enum.Enum):
+    LEFT = "left"
+    RIGHT = "right"
+    TOP = "top"
+    BOTTOM = "bottom"
+    CENTER = "center"
+
+
+@dataclass(frozen=True)
+class PersonTrack:
+    """A person's samples over the session, under a stable id (1 = leftmost or topmost)."""
+
+    id: int
+    position: Position
+    samples: tuple[PersonSample, ...]
+    region: Region | None = None
+
+
+@dataclass(frozen=True)
+class PersonReport:
+    track: PersonTrack
+    metrics: PresenceMetrics
+
+
+@dataclass(frozen=True)
+class AnalysisReport:
+    video: VideoInfo
+    frames_analyzed: int
+    analysis_fps: float
+    layout: str
+    regions: tuple[Region, ...]
+    people: tuple[PersonReport, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    settings: Mapping[str, object] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,333 @@
+"""Frame sources: video files, still images and cameras, each a context manager yielding ``Frame``s.
+
+Video files are decoded with PyAV so that timestamps are the container's presentation times
+(variable frame rate works), rotation metadata is applied, and a decode error part-way through is
+reported rather than silently ending the video. Frames are streamed: memory does not depend on the
+length of the video.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from analyzer.errors import InputError
+from analyzer.types import Frame, ImageArray, SourceKind, VideoInfo
+
+KeepFn = Callable[[int], bool]
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+class FrameSource(Protocol):
+    info: VideoInfo
+    warnings: list[str]
+
+    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+        """Decoded frames in order; with ``keep``, only those whose timestamp it accepts."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> FrameSource: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class _ClosingMixin:
+    def close(self) -> None:  # pragma: no cover - overridden where something is held
+        return None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def rotate_display(rgb: ImageArray, rotation_deg: int) -> ImageArray:
+    """Apply a display rotation (counter-clockwise degrees, a multiple of 90)."""
+    k = (round(rotation_deg / 90.0)) % 4
+    if k == 0:
+        return rgb
+    return np.ascontiguousarray(np.rot90(rgb, k=k))
+
+
+@dataclass
+class ImageSource(_ClosingMixin):
+    """A still image: one frame at time 0. EXIF orientation is applied by OpenCV."""
+
+    path: Path
+    info: VideoInfo = field(init=False)
+    warnings: list[str] = field(default_factory=list)
+    _rgb: ImageArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        data = np.fromfile(self.path, dtype=np.uint8)
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if bgr is None:
+            raise InputError(
+                f"{self.path}: cannot decode the image (corrupt or unsupported format)"
+            )
+        self._rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        h, w = self._rgb.shape[:2]
+        self.info = VideoInfo(
+            name=self.path.name, kind=SourceKind.IMAGE, width=w, height=h, fps=None, duration_s=None
+        )
+
+    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+        yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
+
+
+class VideoFileSource(_ClosingMixin):
+    """A video file decoded with PyAV."""
+
+    def __init__(self, path: Path) -> None:
+        import av  # local: keeps `presence --help` fast
+
+        self.path = path
+        self.warnings: list[str] = []
+        try:
+            self._container = av.open(str(path))
+        except (av.error.FFmpegError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: not a readable image or video ({_ffmpeg_reason(e)})") from e
+        if not self._container.streams.video:
+            self._container.close()
+            raise InputError(f"{path}: the file has no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        cc = self._stream.codec_context
+        width, height = int(cc.width or 0), int(cc.height or 0)
+        if width <= 0 or height <= 0:
+            self._container.close()
+            raise InputError(f"{path}: the video stream has no picture size (corrupt header?)")
+        rotation = self._probe_rotation()
+        if rotation % 180 != 0:
+            width, height = height, width
+        fps = float(self._stream.average_rate) if self._stream.average_rate else None
+        duration_s = None
+        if self._stream.duration is not None and self._stream.time_base is not None:
+            duration_s = float(self._stream.duration * self._stream.time_base)
+        elif self._container.duration is not None:
+            duration_s = self._container.duration / 1_000_000.0
+        self.rotation_deg = rotation
+        self.info = VideoInfo(
+            name=path.name,
+            kind=SourceKind.VIDEO,
+            width=width,
+            height=height,
+            fps=fps,
+            duration_s=duration_s,
+            rotation_deg=rotation,
+        )
+
+    def _probe_rotation(self) -> int:
+        """The display rotation, read from the first frame's display matrix; the stream is reset."""
+        import av
+
+        try:
+            for frame in self._container.decode(self._stream):
+                rot = round(getattr(frame, "rotation", 0) or 0)
+                break
+            else:
+                rot = 0
+            self._container.seek(0, stream=self._stream)
+        except av.error.FFmpegError:
+            rot = 0
+            with contextlib.suppress(av.error.FFmpegError):
+                self._container.seek(0, stream=self._stream)
+        return rot % 360
+
+    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+        import av
+
+        stream = self._stream
+        first_time: float | None = None
+        last_ms = -1
+        index = -1
+        fallback_dt = 1.0 / (self.info.fps or 30.0)
+        try:
+            for av_frame in self._container.decode(stream):
+                index += 1
+                t = av_frame.time
+                if t is None:
+                    t = index * fallback_dt
+                if first_time is None:
+                    first_time = t
+                ts_ms = round((t - first_time) * 1000.0)
+                if ts_ms <= last_ms:  # duplicate or out-of-order timestamp: keep time moving
+                    ts_ms = last_ms + 1
+                last_ms = ts_ms
+                if keep is not None and not keep(ts_ms):
+                    continue
+                rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                yield Frame(
+                    index=index, timestamp_ms=ts_ms, rgb=rotate_display(rgb, self.rotation_deg)
+                )
+        except av.error.FFmpegError as e:
+            at = f"{last_ms / 1000.0:.1f} s" if last_ms >= 0 else "the start"
+            self.warnings.append(
+                f"video decoding stopped at {at} ({_ffmpeg_reason(e)}); analysed up to there"
+            )
+            if index < 0:
+                raise InputError(
+                    f"{self.path}: no frame could be decoded ({_ffmpeg_reason(e)})"
+                ) from e
+            return
+        if index < 0:
+            raise InputError(f"{self.path}: the video has no decodable frames (empty or truncated)")
+        dur = self.info.duration_s
+        if dur is not None and last_ms / 1000.0 < dur - max(1.0, 3 * fallback_dt):
+            self.warnings.append(
+                f"the video ends at {last_ms / 1000.0:.1f} s but its header says {dur:.1f} s; "
+                f"it is probably truncated and was analysed as far as it decodes"
+            )
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class CameraSource(_ClosingMixin):
+    """A live camera by index, timestamped with a monotonic clock."""
+
+    def __init__(self, index: int, max_frames: int | None = None) -> None:
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            raise InputError(f"camera {index}: cannot be opened (is it connected and free?)")
+        self.warnings: list[str] = []
+        self._max_frames = max_frames
+        w = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        h = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or None
+        self.info = VideoInfo(
+            name=f"camera {index}",
+            kind=SourceKind.CAMERA,
+            width=w,
+            height=h,
+            fps=fps,
+            duration_s=None,
+        )
+
+    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+        start = time.monotonic()
+        index = 0
+        last_ms = -1
+        while self._max_frames is None or index < self._max_frames:
+            ok, bgr = self._cap.read()
+            if not ok:
+                break
+            ts_ms = max(int((time.monotonic() - start) * 1000.0), last_ms + 1)
+            last_ms = ts_ms
+            if keep is not None and not keep(ts_ms):
+                continue
+            yield Frame(index=index, timestamp_ms=ts_ms, rgb=np.ascontiguousarray(bgr[:, :, ::-1]))
+            index += 1
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def _ffmpeg_reason(e: BaseException) -> str:
+    msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return str(msg).strip().rstrip(".").splitlines()[0]
+
+
+def open_source(spec: str | Path) -> FrameSource:
+    """Open a camera index (``"0"``), a still image, or a video file, with one-line errors."""
+    text = str(spec)
+    if text.isdigit():
+        return CameraSource(int(text))
+    path = Path(text)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected an image or video file")
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror})") from e
+    if size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror})") from e
+    if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
+        return ImageSource(path)
+    return VideoFileSource(path)
+
+
+@dataclass
+class RateSampler:
+    """Keeps about ``fps`` frames per second of video time, whatever the source's frame rate."""
+
+    fps: float
+    _next_ms: float = field(default=-math.inf, init=False)
+
+    def keep(self, timestamp_ms: int) -> bool:
+        if timestamp_ms + 0.5 < self._next_ms:
+            return False
+        period = 1000.0 / self.fps
+        if self._next_ms == -math.inf:
+            self._next_ms = timestamp_ms + period
+        else:
+            self._next_ms += period
+            if self._next_ms <= timestamp_ms:  # after a gap, restart the grid at this frame
+                self._next_ms = timestamp_ms + period
+        return True
+
+
+def spread_frames(source: FrameSource, count: int) -> list[ImageArray]:
+    """Up to ``count`` frames spread over the whole source, for a quick look before analysis.
+
+    Video files are reopened and sought (the source itself is not moved); an image gives its one
+    frame; a camera gives none.
+    """
+    if isinstance(source, ImageSource):
+        return [frame.rgb for frame in source.frames()]
+    if not isinstance(source, VideoFileSource):
+        return []
+    import av
+
+    out: list[ImageArray] = []
+    duration = source.info.duration_s or 0.0
+    targets = [duration * (i + 0.5) / count for i in range(count)] if duration > 0 else [0.0]
+    try:
+        with av.open(str(source.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+            for t in targets:
+                container.seek(int((start + t) / stream.time_base), stream=stream, backward=True)
+                for av_frame in container.decode(stream):
+                    ft = av_frame.time
+                    if ft is None or ft - start >= t - 0.05:
+                        out.append(
+                            rotate_display(
+                                np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8),
+                                source.rotation_deg,
+                            )
+                        )
+                        break
+    except av.error.FFmpegError:
+        pass  # a look-ahead only: the analysis itself reports decode problems
+    return out

@@ -1,0 +1,1 @@
+"""Presence HTTP service (filled in by a later issue)."""
