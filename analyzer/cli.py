@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--pose-every",
         type=_positive_int,
-        default=2,
-        help="run the body model on every n-th analysed frame (default: 2)",
+        default=AnalyzerConfig().pose_every_n,
+        help="run the body model on every n-th analysed frame (default: %(default)s)",
     )
     a.add_argument(
         "--staring-s",
@@ -174,6 +174,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
         from tqdm import tqdm
 
         bar = tqdm(
+            disable=None,  # only on a terminal: no bar noise in logs or pipes
             total=100,
             unit="%",
             delay=2.0,

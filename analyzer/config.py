@@ -49,6 +49,8 @@ class ExpressionConfig:
     baseline_percentile: float = 20.0
     # Sum of activation above neutral that maps to expressiveness 1 - 1/e (about 0.63).
     scale: float = 0.6
+    # Activation within this of neutral is jitter, not expression.
+    dead_zone: float = 0.08
     smile_threshold: float = 0.5
     # The neutral face is learned from the session; with less face time than this (a still image,
     # a clip of a second) expressiveness is not measurable.
@@ -63,7 +65,7 @@ class EpisodeConfig:
     # Unmeasured gaps (a blink, a lost frame) up to this long do not break a bout or an episode.
     bridge_gap_s: float = 0.5
     # Minimum pitch swing (deg) of a nod, and the longest a single nod may take.
-    nod_min_amplitude_deg: float = 3.0
+    nod_min_amplitude_deg: float = 4.0
     nod_max_duration_s: float = 1.5
     # Nods are not counted from less head-pose time than this (a still image has none).
     nod_min_measured_s: float = 2.0
@@ -75,7 +77,7 @@ class AnalyzerConfig:
     # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
     max_people: int | None = None
     # The pose model runs on every n-th analysed frame; posture changes slowly, faces do not.
-    pose_every_n: int = 2
+    pose_every_n: int = 3
     layout: Layout = Layout.AUTO
     # Tracks seen for less than this are dropped as spurious detections.
     min_track_s: float = 1.0

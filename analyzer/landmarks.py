@@ -183,33 +183,37 @@ class SceneLandmarker:
 
     # -- per frame ---------------------------------------------------------------------------
     def observe(self, frame: Frame, *, run_pose: bool = True) -> FrameObservation:
-        """Faces (and, if ``run_pose``, bodies) in every region of ``frame``."""
-        import mediapipe as mp
+        """Faces (and, if ``run_pose``, bodies) in every region of ``frame``, waiting for both."""
+        pose_future = self.submit_poses(frame) if run_pose else None
+        faces = self.detect_faces(frame)
+        poses = pose_future.result() if pose_future is not None else []
+        return FrameObservation(
+            index=frame.index,
+            timestamp_ms=frame.timestamp_ms,
+            faces=faces,
+            poses=tuple(poses),
+        )
 
-        images = [
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=_crop(frame.rgb, r))
-            for r in self.regions
-        ]
-        pose_future: Future[list[PoseObservation]] | None = None
-        if run_pose:
-            pose_future = self._pool.submit(self._detect_poses, images, frame.timestamp_ms)
+    def detect_faces(self, frame: Frame) -> tuple[FaceObservation, ...]:
+        """Faces in every region of ``frame`` (on the calling thread)."""
         faces: list[FaceObservation] = []
-        for i, (region, image) in enumerate(zip(self.regions, images, strict=True)):
+        for i, region in enumerate(self.regions):
+            image = _mp_image(frame.rgb, region)
             if self.video:
                 result = self._faces[i].detect_for_video(image, frame.timestamp_ms)
             else:
                 result = self._faces[i].detect(image)
             faces.extend(self._faces_from_result(result, region, camera_for(region, self.fov_deg)))
-        poses = pose_future.result() if pose_future is not None else []
-        return FrameObservation(
-            index=frame.index,
-            timestamp_ms=frame.timestamp_ms,
-            faces=tuple(faces),
-            poses=tuple(poses),
-        )
+        return tuple(faces)
 
-    def _detect_poses(self, images: list[Any], timestamp_ms: int) -> list[PoseObservation]:
+    def submit_poses(self, frame: Frame) -> Future[list[PoseObservation]]:
+        """Start the body model on ``frame`` in the background (it overlaps with the faces).
+        Calls must come in time order; one at a time is kept by the single worker thread."""
+        return self._pool.submit(self._detect_poses, frame.rgb, frame.timestamp_ms)
+
+    def _detect_poses(self, rgb: ImageArray, timestamp_ms: int) -> list[PoseObservation]:
         out: list[PoseObservation] = []
+        images = [_mp_image(rgb, r) for r in self.regions]
         for i, (region, image) in enumerate(zip(self.regions, images, strict=True)):
             if self.video:
                 result = self._poses[i].detect_for_video(image, timestamp_ms)
@@ -294,6 +298,12 @@ def head_crop_box(pose: PoseObservation) -> Region | None:
     x0 = round(min(max(cx - side / 2, r.x), r.x + r.width - side))
     y0 = round(min(max(cy - side / 2, r.y), r.y + r.height - side))
     return Region(x=x0, y=y0, width=side, height=side)
+
+
+def _mp_image(rgb: ImageArray, r: Region) -> Any:
+    import mediapipe as mp
+
+    return mp.Image(image_format=mp.ImageFormat.SRGB, data=_crop(rgb, r))
 
 
 def _crop(rgb: ImageArray, r: Region) -> ImageArray:

@@ -7,6 +7,7 @@ frame-by-frame core it drives, which a live front end can drive too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,7 +31,6 @@ from analyzer.signals.person import Measured, measure_person
 from analyzer.types import (
     AnalysisReport,
     Frame,
-    FrameObservation,
     ImageArray,
     PersonDetection,
     PersonReport,
@@ -40,7 +40,7 @@ from analyzer.types import (
     Region,
     SourceKind,
 )
-from analyzer.video import FrameSource, RateSampler, open_source, spread_frames
+from analyzer.video import FrameSource, Prefetch, RateSampler, open_source, spread_frames
 
 ProgressFn = Callable[[float], None]
 PRESCAN_FRAMES = 6
@@ -71,15 +71,28 @@ class SessionAnalyzer:
         self.times_s: list[float] = []
         self._tracks: dict[int, _TrackData] = {}
         self._held_poses: tuple[PoseObservation, ...] = ()
+        self._pending_poses: Future[list[PoseObservation]] | None = None
 
     def process(self, frame: Frame) -> list[tuple[int, Measured, PersonDetection]]:
-        """Analyse one frame; returns (track key, measurement, detection) per person found."""
+        """Analyse one frame; returns (track key, measurement, detection) per person found.
+
+        In video the body model runs on every ``pose_every_n``-th frame in the background while
+        the face model works; its bodies are used from the frame they arrive on until the next
+        ones (a lag of at most a few tenths of a second, which posture does not mind). For a
+        still image everything is measured on the image itself."""
         n = len(self.times_s)
-        run_pose = n % self.cfg.pose_every_n == 0
-        obs: FrameObservation = self.landmarker.observe(frame, run_pose=run_pose)
-        if run_pose:
-            self._held_poses = obs.poses
-        faces = dedupe_faces(obs.faces)
+        due = n % self.cfg.pose_every_n == 0
+        pending = self._pending_poses
+        if pending is not None and (due or pending.done()):
+            self._held_poses = tuple(pending.result())
+            self._pending_poses = None
+        if due:
+            self._pending_poses = self.landmarker.submit_poses(frame)
+        faces_found = self.landmarker.detect_faces(frame)
+        if not self.landmarker.video and self._pending_poses is not None:
+            self._held_poses = tuple(self._pending_poses.result())
+            self._pending_poses = None
+        faces = dedupe_faces(faces_found)
         poses = dedupe_poses(self._held_poses)
         people = pair_faces_with_poses(faces, poses)
         people = [self._find_small_face(frame.rgb, p) for p in people]
@@ -143,7 +156,10 @@ class SessionAnalyzer:
             if m.expression_features is not None and neutral is not None:
                 e = float(
                     expression.expressiveness(
-                        m.expression_features, neutral, self.cfg.expression.scale
+                        m.expression_features,
+                        neutral,
+                        self.cfg.expression.scale,
+                        self.cfg.expression.dead_zone,
                     )
                 )
                 s = replace(s, expressiveness=e)
@@ -226,7 +242,7 @@ def analyze(
             vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
         ) as lm:
             session = SessionAnalyzer(lm, cfg)
-            for frame in source.frames(keep=sampler.keep):
+            for frame in Prefetch(source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)):
                 session.process(frame)
                 if progress is not None and duration_ms > 0:
                     progress(min(1.0, frame.timestamp_ms / duration_ms))

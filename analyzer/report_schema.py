@@ -117,3 +117,10 @@ class Report(_Model):
     people: list[PersonModel]
     settings: dict[str, object]
     warnings: list[str]
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(Report.model_json_schema(), indent=2) + "\n")

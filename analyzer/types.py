@@ -41,7 +41,8 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame in RGB, with its presentation time from the container."""
+    """One decoded frame in RGB, with its presentation time from the container. ``index`` counts
+    decoded frames in order (a source may skip decoding frames nothing else depends on)."""
 
     index: int
     timestamp_ms: int

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +26,9 @@ from analyzer.errors import InputError
 from analyzer.types import Frame, ImageArray, SourceKind, VideoInfo
 
 KeepFn = Callable[[int], bool]
+SPREAD_MAX_DECODE = 90
+# FFmpeg renders text files as "video" (ANSI art); such a file is not a recording.
+TEXT_AS_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
@@ -31,8 +36,11 @@ class FrameSource(Protocol):
     info: VideoInfo
     warnings: list[str]
 
-    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
-        """Decoded frames in order; with ``keep``, only those whose timestamp it accepts."""
+    def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
+        """Decoded frames in order; with ``keep``, only those whose timestamp it accepts.
+
+        ``rate_fps`` is the rate the caller needs: a video source may then skip decoding frames
+        that no other frame depends on, as long as it still delivers well above that rate."""
         ...
 
     def close(self) -> None: ...
@@ -93,7 +101,7 @@ class ImageSource(_ClosingMixin):
             name=self.path.name, kind=SourceKind.IMAGE, width=w, height=h, fps=None, duration_s=None
         )
 
-    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+    def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
         yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
 
 
@@ -111,8 +119,11 @@ class VideoFileSource(_ClosingMixin):
             raise InputError(f"{path}: not a readable image or video ({_ffmpeg_reason(e)})") from e
         if not self._container.streams.video:
             self._container.close()
-            raise InputError(f"{path}: the file has no video stream")
+            raise InputError(f"{path}: not a video (the file has no video stream)")
         self._stream = self._container.streams.video[0]
+        if self._stream.codec_context.name in TEXT_AS_VIDEO_CODECS:
+            self._container.close()
+            raise InputError(f"{path}: not a readable image or video (it looks like a text file)")
         self._stream.thread_type = "AUTO"
         cc = self._stream.codec_context
         width, height = int(cc.width or 0), int(cc.height or 0)
@@ -156,7 +167,7 @@ class VideoFileSource(_ClosingMixin):
                 self._container.seek(0, stream=self._stream)
         return rot % 360
 
-    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+    def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
         import av
 
         stream = self._stream
@@ -164,6 +175,12 @@ class VideoFileSource(_ClosingMixin):
         last_ms = -1
         index = -1
         fallback_dt = 1.0 / (self.info.fps or 30.0)
+        max_gap_ms = max(1000.0, 10_000.0 * fallback_dt)
+        skipping = rate_fps is not None and (self.info.fps or 0.0) >= 2.5 * rate_fps
+        if skipping:
+            # Non-reference frames (most B-frames) are decoded for nothing when only every
+            # third frame is analysed; skipping them saves ~40% of decoding on such streams.
+            stream.codec_context.skip_frame = "NONREF"
         try:
             for av_frame in self._container.decode(stream):
                 index += 1
@@ -175,7 +192,13 @@ class VideoFileSource(_ClosingMixin):
                 ts_ms = round((t - first_time) * 1000.0)
                 if ts_ms <= last_ms:  # duplicate or out-of-order timestamp: keep time moving
                     ts_ms = last_ms + 1
+                if last_ms >= 0 and ts_ms - last_ms > max_gap_ms:
+                    self._gap_warning(last_ms, ts_ms)
                 last_ms = ts_ms
+                if skipping and ts_ms >= 2000 and rate_fps is not None:
+                    skipping = False  # checked once, after 2 s of video
+                    if (index + 1) / (ts_ms / 1000.0) < 1.2 * rate_fps:
+                        stream.codec_context.skip_frame = "DEFAULT"  # too few left: decode all
                 if keep is not None and not keep(ts_ms):
                     continue
                 rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
@@ -189,16 +212,27 @@ class VideoFileSource(_ClosingMixin):
             )
             if index < 0:
                 raise InputError(
-                    f"{self.path}: no frame could be decoded ({_ffmpeg_reason(e)})"
+                    f"{self.path}: no frame could be decoded ({_ffmpeg_reason(e)}); the video is "
+                    f"empty or truncated"
                 ) from e
             return
         if index < 0:
-            raise InputError(f"{self.path}: the video has no decodable frames (empty or truncated)")
+            raise InputError(
+                f"{self.path}: no frame could be decoded; the video is empty or truncated"
+            )
         dur = self.info.duration_s
         if dur is not None and last_ms / 1000.0 < dur - max(1.0, 3 * fallback_dt):
             self.warnings.append(
                 f"the video ends at {last_ms / 1000.0:.1f} s but its header says {dur:.1f} s; "
                 f"it is probably truncated and was analysed as far as it decodes"
+            )
+
+    def _gap_warning(self, from_ms: int, to_ms: int) -> None:
+        gaps = [w for w in self.warnings if w.startswith("no video frames")]
+        if len(gaps) < 5:
+            self.warnings.append(
+                f"no video frames between {from_ms / 1000:.1f} s and {to_ms / 1000:.1f} s "
+                f"(damaged file or paused recording); that span is not analysed"
             )
 
     def close(self) -> None:
@@ -226,7 +260,7 @@ class CameraSource(_ClosingMixin):
             duration_s=None,
         )
 
-    def frames(self, keep: KeepFn | None = None) -> Iterator[Frame]:
+    def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
         start = time.monotonic()
         index = 0
         last_ms = -1
@@ -296,6 +330,55 @@ class RateSampler:
         return True
 
 
+class Prefetch:
+    """Decode ahead in a background thread (PyAV releases the GIL while decoding), at most
+    ``depth`` frames ahead, so decoding overlaps with the models. Errors surface in the caller."""
+
+    _END = object()
+
+    def __init__(self, frames: Iterator[Frame], depth: int = 4) -> None:
+        self._frames = frames
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="decode", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for frame in self._frames:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+            item: object = self._END
+        except BaseException as e:  # handed to the consumer, raised there
+            item = e
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        self._thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, Frame)
+                yield item
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
 def spread_frames(source: FrameSource, count: int) -> list[ImageArray]:
     """Up to ``count`` frames spread over the whole source, for a quick look before analysis.
 
@@ -316,18 +399,20 @@ def spread_frames(source: FrameSource, count: int) -> list[ImageArray]:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+            seen: set[float | None] = set()
             for t in targets:
+                # Seeking lands on the keyframe before ``t``; decode on toward ``t`` but not
+                # further than SPREAD_MAX_DECODE frames (keyframes can be far apart).
                 container.seek(int((start + t) / stream.time_base), stream=stream, backward=True)
-                for av_frame in container.decode(stream):
+                for n, av_frame in enumerate(container.decode(stream)):
                     ft = av_frame.time
-                    if ft is None or ft - start >= t - 0.05:
-                        out.append(
-                            rotate_display(
-                                np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8),
-                                source.rotation_deg,
-                            )
-                        )
-                        break
+                    if ft is not None and ft - start < t - 0.05 and n < SPREAD_MAX_DECODE:
+                        continue
+                    if ft not in seen:
+                        seen.add(ft)
+                        rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                        out.append(rotate_display(rgb, source.rotation_deg))
+                    break
     except av.error.FFmpegError:
         pass  # a look-ahead only: the analysis itself reports decode problems
     return out

@@ -6,10 +6,12 @@ upper/lower lip raising) and with gaze or blinking. Left/right pairs are average
 features. The person's neutral is a low percentile of each feature over the session (their face
 at rest, whatever its shape), and a frame's expressiveness is
 
-    1 - exp(-sum_k max(0, feature_k - neutral_k) / scale)
+    1 - exp(-sum_k max(0, feature_k - neutral_k - dead_zone) / scale)
 
-which is 0 at rest and approaches 1 for a very animated face. ``smile`` is the mean of the two
-``mouthSmile`` blendshapes (0-1), not relative to neutral.
+which is 0 at rest and approaches 1 for a very animated face. The dead zone keeps the
+frame-to-frame jitter of the blendshapes (a few hundredths on each of 13 features) from adding up
+to a score. ``smile`` is the mean of the two ``mouthSmile`` blendshapes (0-1), not relative to
+neutral.
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ def neutral_baseline(features: FloatArray, percentile: float) -> FloatArray:
     return out
 
 
-def expressiveness(features: FloatArray, neutral: FloatArray, scale: float) -> FloatArray:
+def expressiveness(
+    features: FloatArray, neutral: FloatArray, scale: float, dead_zone: float
+) -> FloatArray:
     """Expressiveness 0-1 for each row of ``features`` (one row per frame, or a single vector)."""
-    excess = np.clip(features - neutral, 0.0, None).sum(axis=-1)
+    excess = np.clip(features - neutral - dead_zone, 0.0, None).sum(axis=-1)
     out: FloatArray = (1.0 - np.exp(-excess / scale)).astype(np.float32)
     return out
 

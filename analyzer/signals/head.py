@@ -47,7 +47,7 @@ def detect_nods(
     pitch_deg: npt.ArrayLike,
     *,
     yaw_deg: npt.ArrayLike | None = None,
-    min_amplitude_deg: float = 3.0,
+    min_amplitude_deg: float = 4.0,
     max_duration_s: float = 1.5,
     baseline_window_s: float = 2.0,
 ) -> list[Nod]:

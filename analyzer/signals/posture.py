@@ -5,10 +5,12 @@ line ("lateral": how far toward the person's own side, 0 at the body midline, +0
 shoulder, negative once a hand has crossed the midline) and across it ("drop": how far below the
 shoulder line). This works with hips out of view, as in seated webcam framing.
 
-* ``arms_crossed``: both forearms lie across the body: each wrist has crossed the midline, its
-  elbow stays out on its own side, and the wrist is no lower than a little below its elbow and
-  no lower than the belly. Hands clasped low in front of the belly (wrists at or below the
-  elbows, not past the midline) and a hand on the chin (one arm only) are not crossed arms.
+* ``arms_crossed``: the forearms are folded across the chest: one wrist well past the midline
+  with its elbow out on its own side and the forearm level or rising, and the other arm either
+  the same or folded in level at chest height (its hand hidden under the first arm, where the
+  pose model tends to put it short of the midline). Hands clasped low in front of the belly
+  (wrists well below the elbows), a hand on the chin (that wrist above the shoulders) and one
+  arm across with the other hanging are not crossed arms.
 * ``openness`` 0-1: arms away from the torso (how far the wrists are out to the sides),
   shoulders square to the camera (from the pose model's 3D shoulder depth), and hands visible.
 
@@ -40,12 +42,32 @@ class ArmGeometry:
 
     @property
     def across_body(self) -> bool:
+        """The forearm lies across the chest: the wrist is well past the body's midline."""
         return (
-            self.wrist_lateral < -0.05
+            self.wrist_lateral < -0.15
             and self.elbow_lateral > self.wrist_lateral + 0.3
             and self.wrist_drop - self.elbow_drop < 0.35
             and -0.2 < self.wrist_drop < 1.6
         )
+
+    @property
+    def tucked_in(self) -> bool:
+        """The forearm is folded in level at chest height, its hand toward the midline: the arm
+        underneath in folded arms, whose hand (tucked under the other arm) the pose model tends
+        to place short of the midline."""
+        return (
+            self.wrist_lateral < 0.35
+            and self.elbow_lateral > self.wrist_lateral + 0.2
+            and 0.3 < self.wrist_drop < 1.4
+            and abs(self.wrist_drop - self.elbow_drop) < 0.4
+        )
+
+
+def arms_folded(left: ArmGeometry, right: ArmGeometry) -> bool:
+    """Both forearms across the body, or one across and the other folded in beneath it."""
+    return (left.across_body and (right.across_body or right.tucked_in)) or (
+        right.across_body and left.tucked_in
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +137,7 @@ def posture(pose: PoseObservation, cfg: PostureConfig) -> PostureSignals:
     left, right = arm_geometry(pose, cfg)
     if left is None or right is None:
         return PostureSignals(arms_crossed=None, openness=None, left=left, right=right)
-    crossed = left.across_body and right.across_body
+    crossed = arms_folded(left, right)
     spread = float(np.clip((left.wrist_lateral + right.wrist_lateral) / 2.0, 0.0, 1.0))
     yaw = torso_yaw_deg(pose)
     square = 1.0 if yaw is None else float(np.clip(1.0 - yaw / 60.0, 0.0, 1.0))

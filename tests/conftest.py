@@ -1,0 +1,65 @@
+"""Shared fixtures: where the real media and models are, and cached real-model analyses.
+
+The media and models live beside the project in ``../shared`` (read-only); tests never copy them
+into the repository. ``PRESENCE_MODELS_DIR`` overrides the models folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import AnalyzerConfig
+from analyzer.landmarks import ModelPaths
+from analyzer.native_logs import divert_native_stderr
+from analyzer.pipeline import analyze
+from analyzer.types import AnalysisReport
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+MEDIA = SHARED / "media"
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("PRESENCE_MODELS_DIR", SHARED / "models")).resolve()
+
+
+def media(rel: str) -> Path:
+    p = MEDIA / rel
+    if not p.is_file():
+        pytest.fail(
+            f"test media missing: {p} (the tests expect ../shared/media beside the project)"
+        )
+    return p
+
+
+@pytest.fixture(scope="session")
+def model_paths() -> ModelPaths:
+    d = models_dir()
+    paths = ModelPaths(face=d / "face_landmarker.task", pose=d / "pose_landmarker_full.task")
+    for p in (paths.face, paths.pose):
+        if not p.is_file():
+            pytest.fail(f"model missing: {p} (set PRESENCE_MODELS_DIR to ../shared/models)")
+    return paths
+
+
+Analyzer = Callable[..., AnalysisReport]
+
+
+@pytest.fixture(scope="session")
+def analyzed(model_paths: ModelPaths) -> Analyzer:
+    """Analyse a file from ../shared/media once per session and per settings."""
+    cache: dict[tuple[str, str], AnalysisReport] = {}
+
+    def run(rel: str, cfg: AnalyzerConfig | None = None) -> AnalysisReport:
+        cfg = cfg or AnalyzerConfig()
+        key = (rel, repr(cfg))
+        if key not in cache:
+            with divert_native_stderr():
+                cache[key] = analyze(media(rel), model_paths, cfg)
+        return cache[key]
+
+    return run

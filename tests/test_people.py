@@ -1,0 +1,69 @@
+"""Pairing faces with bodies and keeping people's ids, on synthetic observations."""
+
+from __future__ import annotations
+
+from analyzer.people import PersonTracker, dedupe_poses, pair_faces_with_poses, positions
+from analyzer.types import PersonDetection, Position, Region
+from tests.builders import FRAME, NOSE, face, pose, upper_body
+
+
+def _body_at(x: float) -> dict:
+    """A facing body whose nose is at (x, 120)."""
+    pts = upper_body(l_elbow=(385, 300), l_wrist=(390, 400), r_elbow=(255, 300), r_wrist=(250, 400))
+    return {i: (px - 320 + x, py) for i, (px, py) in pts.items()}
+
+
+def test_faces_pair_with_the_body_under_them() -> None:
+    faces = [face(center=(150, 118)), face(center=(480, 118))]
+    poses = [pose(_body_at(480)), pose(_body_at(150))]
+    people = pair_faces_with_poses(faces, poses)
+    assert len(people) == 2
+    for p in people:
+        assert p.face is not None and p.pose is not None
+        assert abs(p.pose.landmarks_xy[NOSE][0] - p.face.eyes_mid_xy[0]) < 20
+
+
+def test_body_without_a_face_and_face_without_a_body_are_both_people() -> None:
+    people = pair_faces_with_poses([face(center=(150, 118))], [pose(_body_at(480))])
+    assert len(people) == 2
+    assert sum(p.face is None for p in people) == 1
+    assert sum(p.pose is None for p in people) == 1
+
+
+def test_duplicate_bodies_are_dropped() -> None:
+    a = pose(_body_at(300))
+    b = pose(_body_at(304), visibility=0.5)  # the same body again, less sure of itself
+    c = pose(_body_at(520))
+    assert [id(p) for p in dedupe_poses((b, a, c))] == [id(a), id(c)]
+
+
+def _det(x: float, region: Region = FRAME) -> PersonDetection:
+    return PersonDetection(face=None, pose=None, anchor_xy=(x, 200.0), region=region)
+
+
+def test_tracker_keeps_ids_through_small_moves_and_absences() -> None:
+    tr = PersonTracker()
+    k1 = tr.update(0.0, [_det(100), _det(500)])
+    k2 = tr.update(0.1, [_det(510), _det(110)])  # listed in the other order
+    assert k2 == [k1[1], k1[0]]
+    k3 = tr.update(0.2, [_det(505)])  # the left person is out of view
+    assert k3 == [k1[1]]
+    k4 = tr.update(5.0, [_det(120), _det(500)])  # and back
+    assert k4 == k1
+
+
+def test_people_in_different_tiles_never_swap() -> None:
+    left, right = Region(0, 0, 320, 480), Region(320, 0, 320, 480)
+    tr = PersonTracker()
+    k1 = tr.update(0.0, [_det(300, left), _det(340, right)])
+    k2 = tr.update(0.1, [_det(345, right), _det(298, left)])
+    assert k2 == [k1[1], k1[0]]
+
+
+def test_positions_left_to_right_and_stacked() -> None:
+    order, names = positions([(500, 0), (100, 0)], [FRAME, FRAME], None)
+    assert order == [1, 0] and names == [Position.LEFT, Position.RIGHT]
+    top, bottom = Region(0, 0, 640, 240), Region(0, 240, 640, 240)
+    order, names = positions([(300, 300), (310, 100)], [bottom, top], "stacked")
+    assert order == [1, 0] and names == [Position.TOP, Position.BOTTOM]
+    assert positions([(1, 1)], [FRAME], None)[1] == [Position.CENTER]
