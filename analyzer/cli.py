@@ -8,6 +8,7 @@ folder problem; 1 other analysis error; 70 internal error (a bug: please report 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -148,12 +149,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     store = _store(args.models_dir)
     models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
 
-    with _progress_bar(enabled=not args.quiet) as progress:
-        if args.debug:
-            report = analyze(args.input, models, cfg, progress=progress)
-        else:
-            with divert_native_stderr():
-                report = analyze(args.input, models, cfg, progress=progress)
+    # Native log lines go to a file first; the bar is made after, on the real terminal.
+    with contextlib.ExitStack() as stack:
+        if not args.debug:
+            stack.enter_context(divert_native_stderr())
+        progress = stack.enter_context(_progress_bar(enabled=not args.quiet))
+        report = analyze(args.input, models, cfg, progress=progress)
     write_outputs(report, out_dir)
     if not args.quiet:
         print(summary(report))

@@ -264,7 +264,11 @@ def analyze(
     for track in tracks:
         metrics = person_metrics(track.samples, cfg)
         people.append(PersonReport(track=track, metrics=metrics))
-        if metrics.expressiveness.score is None and metrics.face_visible_ratio > 0:
+        if (
+            info.kind != SourceKind.IMAGE
+            and metrics.expressiveness.score is None
+            and metrics.face_visible_ratio > 0
+        ):
             warnings.append(
                 f"person {track.id}: expressiveness is measured against their own neutral face, "
                 f"which needs at least {cfg.expression.min_baseline_s:g} s of their face; "

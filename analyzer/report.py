@@ -29,7 +29,7 @@ from analyzer.report_schema import (
     TileModel,
     VideoModel,
 )
-from analyzer.types import AnalysisReport, Episode, PersonReport, Region
+from analyzer.types import AnalysisReport, Episode, PersonReport, Region, SourceKind
 
 TIMELINE_COLUMNS = (
     "time_s",
@@ -214,35 +214,54 @@ def write_outputs(report: AnalysisReport, out_dir: Path) -> None:
 def summary(report: AnalysisReport) -> str:
     """A few plain lines for a person, not a table of numbers."""
     v = report.video
+    still = v.kind == SourceKind.IMAGE
     head = f"{v.name}: {len(report.people)} person(s)"
     if v.duration_s:
         head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"
     lines = [head]
     for p in report.people:
-        m = p.metrics
-        ec = m.eye_contact
-        parts = [f"Person {p.track.id} ({p.track.position.value}):"]
-        if ec.ratio is None:
-            parts.append("eye contact not measurable;")
-        else:
-            parts.append(
-                f"eye contact {ec.ratio:.0%} of the time it could be seen "
-                f"(measured over {ec.coverage:.0%} of the session);"
-            )
-        if m.expressiveness.score is not None:
-            parts.append(f"expressiveness {m.expressiveness.score:.2f},")
-            if m.expressiveness.smile_ratio is not None:
-                parts.append(f"smiling {m.expressiveness.smile_ratio:.0%};")
-        if m.posture.arms_crossed_ratio is not None:
-            parts.append(
-                f"arms crossed {m.posture.arms_crossed_ratio:.0%}, openness "
-                f"{m.posture.openness:.2f} (arms in view {m.posture.coverage:.0%});"
-            )
-        else:
-            parts.append("arms not in view;")
-        if m.head.nods is not None:
-            parts.append(f"{m.head.nods} nod(s).")
-        lines.append(" ".join(parts))
-    for w in report.warnings:
-        lines.append(f"note: {w}")
+        describe = _still_line if still else _session_line
+        lines.append(f"Person {p.track.id} ({p.track.position.value}): " + describe(p))
+    lines.extend(f"note: {w}" for w in report.warnings)
     return "\n".join(lines)
+
+
+def _still_line(p: PersonReport) -> str:
+    s = p.track.samples[0]
+    if not s.face_visible:
+        parts = ["face not found"]
+    elif s.eye_contact is None:
+        parts = ["eyes closed" if s.eyes_closed else "gaze not measurable"]
+    else:
+        parts = ["looking into the camera" if s.eye_contact else "looking away from the camera"]
+    if s.smile is not None and s.smile >= 0.5:
+        parts.append("smiling")
+    if s.arms_crossed is not None:
+        parts.append("arms crossed" if s.arms_crossed else f"arms open (openness {s.openness:.2f})")
+    return "; ".join(parts) + "."
+
+
+def _session_line(p: PersonReport) -> str:
+    m = p.metrics
+    ec = m.eye_contact
+    if ec.ratio is None:
+        parts = ["eye contact not measurable"]
+    else:
+        parts = [
+            f"eye contact {ec.ratio:.0%} of the time the eyes could be seen "
+            f"({ec.coverage:.0%} of the session)"
+        ]
+    if m.expressiveness.score is not None:
+        parts.append(f"expressiveness {m.expressiveness.score:.2f}")
+    if m.expressiveness.smile_ratio is not None:
+        parts.append(f"smiling {m.expressiveness.smile_ratio:.0%}")
+    if m.posture.arms_crossed_ratio is None or m.posture.openness is None:
+        parts.append("arms not in view")
+    else:
+        parts.append(
+            f"arms crossed {m.posture.arms_crossed_ratio:.0%}, openness "
+            f"{m.posture.openness:.2f} (arms in view {m.posture.coverage:.0%})"
+        )
+    if m.head.nods is not None:
+        parts.append(f"{m.head.nods} nod(s)")
+    return "; ".join(parts) + "."
