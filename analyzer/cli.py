@@ -109,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--models-dir", type=Path, help=models_dir_help)
     a.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar")
 
+    e = sub.add_parser(
+        "eval",
+        help="measure accuracy against labelled manifests",
+        description="Run the pipeline on labelled media (CSV manifests, see "
+        "eval/LABELLING.md) and print precision, recall, F1, MCC, kappa and "
+        "coverage per signal, and Spearman's rho for expressiveness ratings.",
+    )
+    e.add_argument("manifests", nargs="+", type=Path, help="manifest CSV files")
+    e.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    e.add_argument("--markdown", type=Path, help="also write a Markdown report to this file")
+    e.add_argument("--notes", type=Path, help="Markdown text to append to the report")
+    e.add_argument("--models-dir", type=Path, help=models_dir_help)
+
     m = sub.add_parser("models", help="list or download the model bundles")
     m.add_argument("action", choices=["list", "fetch"])
     m.add_argument("--models-dir", type=Path, help=models_dir_help)
@@ -198,6 +211,46 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             self._bar.close()  # type: ignore[attr-defined]
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from analyzer.evaluation import evaluate_manifest, markdown_report, text_table
+    from analyzer.landmarks import ModelPaths
+    from analyzer.native_logs import divert_native_stderr
+    from analyzer.pipeline import analyze
+
+    cfg = AnalyzerConfig()
+    store = _store(args.models_dir)
+    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    with contextlib.ExitStack() as stack:
+        if not args.debug:
+            stack.enter_context(divert_native_stderr())
+        results = [
+            evaluate_manifest(path, lambda f: analyze(f, models, cfg), cfg)
+            for path in args.manifests
+        ]
+    print(text_table(results))
+    if args.json:
+        payload = {"settings": cfg.as_dict(), "results": [r.as_dict() for r in results]}
+        _write_text(args.json, json.dumps(payload, indent=2) + "\n")
+    if args.markdown:
+        notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+        _write_text(args.markdown, markdown_report(results, notes))
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    from analyzer.errors import OutputError
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({e.strerror})") from e
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     store = _store(args.models_dir)
     if args.action == "fetch":
@@ -229,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)
+        if args.command == "eval":
+            return _cmd_eval(args)
         return _cmd_models(args)
     except AnalyzerError as e:
         print(f"presence: error: {e}", file=sys.stderr)

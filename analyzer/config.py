@@ -17,15 +17,18 @@ class Layout(str, enum.Enum):
 
 @dataclass(frozen=True)
 class GazeConfig:
+    """Gaze settings. The eye-rotation parameters and the tolerance were chosen on the dev
+    eye-contact labels with ``scripts/calibrate_gaze.py`` (see docs/accuracy.md): best Matthews
+    correlation over a grid, and for the tolerance the smallest angle within 5% of the best."""
+
     # A gaze within this angle of the direction to the camera counts as eye contact.
-    eye_contact_tolerance_deg: float = 10.0
-    # Eye rotation from the irises: asin(gain * normalised iris offset). The eyeball radius is about
-    # 12 mm and half an eye opening about 15 mm, so gain ~ 15/12.
-    iris_gain: float = 1.25
+    eye_contact_tolerance_deg: float = 16.0
+    # Eye rotation from the irises: asin(gain * normalised iris offset) (eyeball model).
+    iris_gain: float = 1.0
     # Normalised vertical iris offset of a level gaze (the iris sits a little above the corners).
-    iris_vertical_bias: float = 0.0
+    iris_vertical_bias: float = 0.1
     # Weight of the iris estimate against the eye-look blendshape estimate (0 = blendshapes only).
-    iris_weight: float = 0.5
+    iris_weight: float = 0.25
     # Eye rotation (deg) that an eye-look blendshape of 1.0 stands for.
     blendshape_full_scale_deg: float = 30.0
     # Both eyeBlink blendshapes above this: eyes closed, gaze not measurable.
@@ -46,11 +49,11 @@ class PostureConfig:
 @dataclass(frozen=True)
 class ExpressionConfig:
     # Per-person neutral: this percentile of each blendshape over the session.
-    baseline_percentile: float = 20.0
+    baseline_percentile: float = 30.0
     # Sum of activation above neutral that maps to expressiveness 1 - 1/e (about 0.63).
-    scale: float = 0.6
+    scale: float = 1.0
     # Activation within this of neutral is jitter, not expression.
-    dead_zone: float = 0.08
+    dead_zone: float = 0.05
     smile_threshold: float = 0.5
     # The neutral face is learned from the session; with less face time than this (a still image,
     # a clip of a second) expressiveness is not measurable.
@@ -72,6 +75,21 @@ class EpisodeConfig:
 
 
 @dataclass(frozen=True)
+class SmoothingConfig:
+    # Majority vote over this window (centred): removes one-frame flips, keeps 0.5 s glances.
+    gaze_window_s: float = 0.3
+    posture_window_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    # Gaze within this angle of the learned screen target counts as attention to the partner.
+    tolerance_deg: float = 12.0
+    # Below this calibration confidence the report says the target is uncertain.
+    min_confidence: float = 0.3
+
+
+@dataclass(frozen=True)
 class AnalyzerConfig:
     analysis_fps: float = 10.0
     # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
@@ -85,6 +103,8 @@ class AnalyzerConfig:
     posture: PostureConfig = field(default_factory=PostureConfig)
     expression: ExpressionConfig = field(default_factory=ExpressionConfig)
     episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 120:

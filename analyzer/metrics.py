@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyzer.attention import ScreenTarget
 from analyzer.config import AnalyzerConfig, EpisodeConfig
 from analyzer.signals.head import detect_nods
 from analyzer.types import (
+    AttentionMetrics,
     BoutStats,
     Episode,
     ExpressivenessMetrics,
@@ -110,7 +112,11 @@ def bout_stats(rs: Sequence[Run]) -> BoutStats:
     )
 
 
-def person_metrics(samples: Sequence[PersonSample], cfg: AnalyzerConfig) -> PresenceMetrics:
+def person_metrics(
+    samples: Sequence[PersonSample],
+    cfg: AnalyzerConfig,
+    screen_target: ScreenTarget | None = None,
+) -> PresenceMetrics:
     times = [s.time_s for s in samples]
     dts = frame_durations(times, 1.0 / cfg.analysis_fps)
     ep: EpisodeConfig = cfg.episodes
@@ -120,6 +126,17 @@ def person_metrics(samples: Sequence[PersonSample], cfg: AnalyzerConfig) -> Pres
     ec = [s.eye_contact for s in samples]
     ec_ratio, ec_cov = ratio_and_coverage(ec, dts)
     ec_runs = runs(ec, times, dts, ep.bridge_gap_s)
+
+    att_ratio, att_cov = ratio_and_coverage([s.on_screen for s in samples], dts)
+    t = screen_target
+    attention = AttentionMetrics(
+        ratio=_r(att_ratio),
+        coverage=_r(att_cov) or 0.0,
+        target_yaw_deg=None if t is None else t.yaw_deg,
+        target_pitch_deg=None if t is None else t.pitch_deg,
+        calibration_confidence=None if t is None else t.confidence,
+        same_as_camera=None if t is None else t.is_camera(cfg.gaze.eye_contact_tolerance_deg),
+    )
 
     down_runs = runs([s.looking_down for s in samples], times, dts, ep.bridge_gap_s)
 
@@ -159,6 +176,7 @@ def person_metrics(samples: Sequence[PersonSample], cfg: AnalyzerConfig) -> Pres
             look_away_episodes=episodes(ec_runs, False, ep.look_away_min_s),
             staring_episodes=episodes(ec_runs, True, ep.staring_min_s),
         ),
+        attention=attention,
         posture=PostureMetrics(
             arms_crossed_ratio=_r(crossed_ratio),
             openness=_r(openness),

@@ -11,8 +11,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig, Layout
 from analyzer.errors import NoPersonError
@@ -26,15 +24,15 @@ from analyzer.people import (
     pair_faces_with_poses,
     positions,
 )
-from analyzer.signals import expression
 from analyzer.signals.person import Measured, measure_person
+from analyzer.tracks import finish_track
 from analyzer.types import (
     AnalysisReport,
+    FaceObservation,
     Frame,
     ImageArray,
     PersonDetection,
     PersonReport,
-    PersonSample,
     PersonTrack,
     PoseObservation,
     Region,
@@ -72,22 +70,26 @@ class SessionAnalyzer:
         self._tracks: dict[int, _TrackData] = {}
         self._held_poses: tuple[PoseObservation, ...] = ()
         self._pending_poses: Future[list[PoseObservation]] | None = None
+        self._pending_at = 0
 
     def process(self, frame: Frame) -> list[tuple[int, Measured, PersonDetection]]:
         """Analyse one frame; returns (track key, measurement, detection) per person found.
 
         In video the body model runs on every ``pose_every_n``-th frame in the background while
-        the face model works; its bodies are used from the frame they arrive on until the next
-        ones (a lag of at most a few tenths of a second, which posture does not mind). For a
-        still image everything is measured on the image itself."""
+        the face model works on that frame and the next; its bodies are used from two frames
+        later until the next ones (a lag of 0.2 s at 10 frames per second, which posture does
+        not mind). For a still image everything is measured on the image itself."""
         n = len(self.times_s)
         due = n % self.cfg.pose_every_n == 0
+        # Bodies started on frame k are picked up on frame k + 2 (or the next due frame if
+        # sooner): always the same frame, so results do not depend on timing.
         pending = self._pending_poses
-        if pending is not None and (due or pending.done()):
+        if pending is not None and (due or n - self._pending_at >= 2):
             self._held_poses = tuple(pending.result())
             self._pending_poses = None
         if due:
             self._pending_poses = self.landmarker.submit_poses(frame)
+            self._pending_at = n
         faces_found = self.landmarker.detect_faces(frame)
         if not self.landmarker.video and self._pending_poses is not None:
             self._held_poses = tuple(self._pending_poses.result())
@@ -133,55 +135,30 @@ class SessionAnalyzer:
         tracks = []
         for pid, (i, pos) in enumerate(zip(order, names, strict=True), start=1):
             key = keep[i]
+            samples, target = finish_track(self.times_s, self._tracks[key].frames, self.cfg)
             tracks.append(
-                PersonTrack(id=pid, position=pos, samples=self._samples(key), region=regions[i])
+                PersonTrack(
+                    id=pid, position=pos, samples=samples, region=regions[i], screen_target=target
+                )
             )
         return tracks, dropped
-
-    def _samples(self, key: int) -> tuple[PersonSample, ...]:
-        data = self._tracks[key].frames
-        feats = [m.expression_features for m in data.values() if m.expression_features is not None]
-        neutral = None
-        if len(feats) >= self.cfg.expression.min_baseline_s * self.cfg.analysis_fps:
-            neutral = expression.neutral_baseline(
-                np.stack(feats), self.cfg.expression.baseline_percentile
-            )
-        out = []
-        for i, t in enumerate(self.times_s):
-            m = data.get(i)
-            if m is None:
-                out.append(PersonSample(time_s=t, face_visible=False))
-                continue
-            s = m.sample
-            if m.expression_features is not None and neutral is not None:
-                e = float(
-                    expression.expressiveness(
-                        m.expression_features,
-                        neutral,
-                        self.cfg.expression.scale,
-                        self.cfg.expression.dead_zone,
-                    )
-                )
-                s = replace(s, expressiveness=e)
-            out.append(s)
-        return tuple(out)
 
 
 def prescan(source: FrameSource, models: ModelPaths, cfg: AnalyzerConfig) -> SceneSetup:
     """Look at a few frames spread over the input: gallery or not, and how many people."""
     info = source.info
-    full = (Region(0, 0, info.width, info.height),)
+    full = Region(0, 0, info.width, info.height)
     frames = spread_frames(source, PRESCAN_FRAMES)
     if not frames:
-        return SceneSetup(Layout.SINGLE, full, cfg.max_people or 1)
+        return SceneSetup(Layout.SINGLE, (full,), cfg.max_people or 1)
+    scenes = _look(frames, full, models, cfg)
+    single = LayoutResult(Layout.SINGLE, (full,))
     if cfg.layout == Layout.AUTO:
-        found: LayoutResult = (
-            detect_layout(frames)
-            if info.kind == SourceKind.VIDEO
-            else LayoutResult(Layout.SINGLE, full)
-        )
+        found = detect_layout(frames) if info.kind == SourceKind.VIDEO else single
+        if found.layout != Layout.SINGLE and not gallery_fits(found.regions, scenes):
+            found = single  # a face across the seam, or a tile without a face: one scene
     elif cfg.layout == Layout.SINGLE:
-        found = LayoutResult(Layout.SINGLE, full)
+        found = single
     else:
         detected = detect_layout(frames)
         regions = (
@@ -190,21 +167,28 @@ def prescan(source: FrameSource, models: ModelPaths, cfg: AnalyzerConfig) -> Sce
             else split_regions(cfg.layout, info.width, info.height)
         )
         found = LayoutResult(cfg.layout, regions)
-    counts = _people_per_region(frames, found.regions, models, cfg)
-    if cfg.layout == Layout.AUTO and found.layout != Layout.SINGLE and min(counts) == 0:
-        found = LayoutResult(Layout.SINGLE, full)  # a tile without a face: not a gallery
-        counts = _people_per_region(frames, full, models, cfg)
+    counts = [
+        max(
+            max(sum(r.contains(*f.eyes_mid_xy) for f in faces), sum(r.contains(*p) for p in noses))
+            for faces, noses in scenes
+        )
+        for r in found.regions
+    ]
     people = cfg.max_people or max(1, min(MAX_PEOPLE_PER_REGION, max(counts)))
     return SceneSetup(found.layout, found.regions, people)
 
 
-def _people_per_region(
-    frames: list[ImageArray], regions: tuple[Region, ...], models: ModelPaths, cfg: AnalyzerConfig
-) -> list[int]:
-    counts = [0] * len(regions)
+Scene = tuple[list[FaceObservation], list[tuple[float, float]]]
+
+
+def _look(
+    frames: list[ImageArray], full: Region, models: ModelPaths, cfg: AnalyzerConfig
+) -> list[Scene]:
+    """Faces and body positions (noses) in each frame, found on the whole frame."""
+    out: list[Scene] = []
     with SceneLandmarker(
         models,
-        regions,
+        (full,),
         video=False,
         faces_per_region=MAX_PEOPLE_PER_REGION,
         poses_per_region=MAX_PEOPLE_PER_REGION,
@@ -212,11 +196,32 @@ def _people_per_region(
     ) as lm:
         for i, rgb in enumerate(frames):
             obs = lm.observe(Frame(index=i, timestamp_ms=i, rgb=rgb))
-            for k, region in enumerate(regions):
-                faces = [f for f in dedupe_faces(obs.faces) if f.region == region]
-                poses = [p for p in dedupe_poses(obs.poses) if p.region == region]
-                counts[k] = max(counts[k], len(faces), len(poses))
-    return counts
+            noses = [
+                (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
+                for p in dedupe_poses(obs.poses)
+            ]
+            out.append((dedupe_faces(obs.faces), noses))
+    return out
+
+
+def gallery_fits(regions: tuple[Region, ...], scenes: list[Scene]) -> bool:
+    """Every tile shows a face in at least half the frames, and no face lies across a seam."""
+    for region in regions:
+        with_face = sum(any(region.contains(*f.eyes_mid_xy) for f in faces) for faces, _ in scenes)
+        if with_face * 2 < len(scenes):
+            return False
+    for faces, _ in scenes:
+        for f in faces:
+            x0, y0, x1, y1 = f.bbox_xyxy
+            home = [r for r in regions if r.contains(*f.eyes_mid_xy)]
+            if not home:
+                continue
+            r = home[0]
+            inside_w = min(x1, r.x + r.width) - max(x0, r.x)
+            inside_h = min(y1, r.y + r.height) - max(y0, r.y)
+            if inside_w < 0.85 * (x1 - x0) or inside_h < 0.85 * (y1 - y0):
+                return False
+    return True
 
 
 def analyze(
@@ -262,7 +267,7 @@ def analyze(
         )
     people = []
     for track in tracks:
-        metrics = person_metrics(track.samples, cfg)
+        metrics = person_metrics(track.samples, cfg, track.screen_target)
         people.append(PersonReport(track=track, metrics=metrics))
         if (
             info.kind != SourceKind.IMAGE

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from analyzer.errors import OutputError
 from analyzer.report_schema import (
+    AttentionModel,
     BoutsModel,
     EpisodeModel,
     ExpressivenessModel,
@@ -36,6 +37,7 @@ TIMELINE_COLUMNS = (
     "person",
     "face_visible",
     "eye_contact",
+    "on_screen",
     "gaze_yaw_deg",
     "gaze_pitch_deg",
     "head_yaw_deg",
@@ -79,6 +81,14 @@ def _person(p: PersonReport, gallery: bool) -> PersonModel:
             ),
             look_away_episodes=_episodes(m.eye_contact.look_away_episodes),
             staring_episodes=_episodes(m.eye_contact.staring_episodes),
+        ),
+        attention=AttentionModel(
+            ratio=m.attention.ratio,
+            coverage=m.attention.coverage,
+            target_yaw_deg=m.attention.target_yaw_deg,
+            target_pitch_deg=m.attention.target_pitch_deg,
+            calibration_confidence=m.attention.calibration_confidence,
+            same_as_camera=m.attention.same_as_camera,
         ),
         posture=PostureModel(
             arms_crossed_ratio=m.posture.arms_crossed_ratio,
@@ -153,6 +163,7 @@ def timeline_csv(report: AnalysisReport) -> str:
                 pid,
                 _fmt(s.face_visible, 0),
                 _fmt(s.eye_contact, 0),
+                _fmt(s.on_screen, 0),
                 _fmt(s.gaze_yaw_deg, 1),
                 _fmt(s.gaze_pitch_deg, 1),
                 _fmt(s.head_yaw_deg, 1),

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class _Model(BaseModel):
@@ -44,6 +44,24 @@ class EyeContactModel(_Model):
     )
     staring_episodes: list[EpisodeModel] = Field(
         description="Unbroken eye contact lasting at least staring_min_s."
+    )
+
+
+class AttentionModel(_Model):
+    ratio: float | None = Field(
+        description="Share of measured time looking at the learned screen target (usually the "
+        "partner's face on the screen)."
+    )
+    coverage: float
+    target_yaw_deg: float | None = Field(
+        description="Where that target is, relative to the camera (yaw > 0: viewer's right)."
+    )
+    target_pitch_deg: float | None = Field(description="pitch > 0: above the camera.")
+    calibration_confidence: float | None = Field(
+        description="0-1: how clearly the gaze favoured one direction, and over how much time."
+    )
+    same_as_camera: bool | None = Field(
+        description="The target is the camera itself: this person mostly looks into the lens."
     )
 
 
@@ -80,6 +98,7 @@ class PersonModel(_Model):
     tile: TileModel | None = Field(description="The gallery tile this person is in, if any.")
     face_visible_ratio: float
     eye_contact: EyeContactModel
+    attention: AttentionModel
     posture: PostureModel
     expressiveness: ExpressivenessModel
     head: HeadModel
@@ -110,7 +129,7 @@ class GeneratorModel(_Model):
 
 
 class Report(_Model):
-    schema_version: Literal["1.0"] = "1.0"
+    schema_version: Literal["1.1"] = "1.1"
     generator: GeneratorModel
     video: VideoModel
     layout: LayoutModel

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from analyzer.attention import ScreenTarget
+
 FloatArray = npt.NDArray[np.float32]
 DoubleArray = npt.NDArray[np.float64]
 ImageArray = npt.NDArray[np.uint8]
@@ -196,6 +198,8 @@ class PersonSample:
     expressiveness: float | None = None
     smile: float | None = None
     anchor_xy: tuple[float, float] | None = None
+    face_width_px: float | None = None
+    on_screen: bool | None = None  # looking at the learned screen target (see attention.py)
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,18 @@ class EyeContactMetrics:
 
 
 @dataclass(frozen=True)
+class AttentionMetrics:
+    """Looking at the learned screen target (usually the partner's face on screen)."""
+
+    ratio: float | None
+    coverage: float
+    target_yaw_deg: float | None
+    target_pitch_deg: float | None
+    calibration_confidence: float | None
+    same_as_camera: bool | None
+
+
+@dataclass(frozen=True)
 class PostureMetrics:
     arms_crossed_ratio: float | None
     openness: float | None
@@ -249,6 +265,7 @@ class HeadMetrics:
 class PresenceMetrics:
     face_visible_ratio: float
     eye_contact: EyeContactMetrics
+    attention: AttentionMetrics
     posture: PostureMetrics
     expressiveness: ExpressivenessMetrics
     head: HeadMetrics
@@ -271,6 +288,7 @@ class PersonTrack:
     position: Position
     samples: tuple[PersonSample, ...]
     region: Region | None = None
+    screen_target: ScreenTarget | None = None
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,13 @@ def analyzed(model_paths: ModelPaths) -> Analyzer:
     """Analyse a file from ../shared/media once per session and per settings."""
     cache: dict[tuple[str, str], AnalysisReport] = {}
 
-    def run(rel: str, cfg: AnalyzerConfig | None = None) -> AnalysisReport:
+    def run(rel: str | Path, cfg: AnalyzerConfig | None = None) -> AnalysisReport:
         cfg = cfg or AnalyzerConfig()
-        key = (rel, repr(cfg))
+        path = Path(rel) if Path(rel).is_absolute() else media(str(rel))
+        key = (str(path.resolve()), repr(cfg))
         if key not in cache:
             with divert_native_stderr():
-                cache[key] = analyze(media(rel), model_paths, cfg)
+                cache[key] = analyze(path, model_paths, cfg)
         return cache[key]
 
     return run

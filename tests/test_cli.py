@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.report import TIMELINE_COLUMNS
-from analyzer.report_schema import Report
+from analyzer.report_schema import SCHEMA_VERSION, Report
 from tests.conftest import PROJECT_ROOT, media, models_dir
 
 
@@ -44,7 +44,7 @@ def test_analyze_writes_report_and_timeline_in_default_folder(couple_run) -> Non
     out = cwd / "deepface_couple.presence"
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "timeline.csv"]
     report = Report.model_validate(json.loads((out / "report.json").read_text()))
-    assert report.schema_version == "1.0"
+    assert report.schema_version == SCHEMA_VERSION
     assert report.video.kind == "image" and report.video.frames_analyzed == 1
     assert [p.position for p in report.people] == ["left", "right"]
     rows = list(csv.DictReader((out / "timeline.csv").read_text().splitlines()))

@@ -14,7 +14,7 @@ from analyzer.signals.expression import (
 )
 
 SCALE = 0.6
-DEAD_ZONE = 0.08
+DEAD_ZONE = 0.05
 
 
 def test_speech_only_mouth_movement_does_not_count() -> None:

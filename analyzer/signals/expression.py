@@ -2,15 +2,19 @@
 
 Definition. From the 52 MediaPipe blendshapes we keep the ones that carry emotion and leave out
 those that mostly move with speech (jaw opening, lip rolling, funnelling, puckering, stretching,
-upper/lower lip raising) and with gaze or blinking. Left/right pairs are averaged, giving 13
-features. The person's neutral is a low percentile of each feature over the session (their face
-at rest, whatever its shape), and a frame's expressiveness is
+pressing, dimpling, sideways mouth, upper/lower lip raising) and with gaze or blinking. Left/right
+pairs are averaged, giving 10 features: brows down / inner up / outer up, cheek squint, cheek
+puff, eye squint, eye wide, smile, frown, nose sneer. (Pressing, dimpling and sideways mouth were
+dropped after they ranked calm talkers above animated faces on the dev clips.) The person's
+neutral is a low percentile of each feature over the session (their face at rest, whatever its
+shape), and a frame's expressiveness is
 
     1 - exp(-sum_k max(0, feature_k - neutral_k - dead_zone) / scale)
 
 which is 0 at rest and approaches 1 for a very animated face. The dead zone keeps the
-frame-to-frame jitter of the blendshapes (a few hundredths on each of 13 features) from adding up
-to a score. ``smile`` is the mean of the two ``mouthSmile`` blendshapes (0-1), not relative to
+frame-to-frame jitter of the blendshapes (a few hundredths on each of 10 features) from adding up
+to a score. The percentile, dead zone and scale were chosen on the dev clips (docs/accuracy.md).
+``smile`` is the mean of the two ``mouthSmile`` blendshapes (0-1), not relative to
 neutral.
 """
 
@@ -32,10 +36,7 @@ EXPRESSION_FEATURES: tuple[tuple[str, ...], ...] = (
     ("eyeWideLeft", "eyeWideRight"),
     ("mouthSmileLeft", "mouthSmileRight"),
     ("mouthFrownLeft", "mouthFrownRight"),
-    ("mouthDimpleLeft", "mouthDimpleRight"),
-    ("mouthPressLeft", "mouthPressRight"),
     ("noseSneerLeft", "noseSneerRight"),
-    ("mouthLeft", "mouthRight"),
 )
 
 

@@ -46,6 +46,7 @@ def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> 
             eye_contact=None if g is None else gaze.is_eye_contact(g, cfg.gaze),
             looking_down=looking_down,
             smile=expression.smile(face.blendshapes),
+            face_width_px=face.bbox_xyxy[2] - face.bbox_xyxy[0],
         )
         features = expression.expression_features(face.blendshapes)
     if det.pose is not None:

@@ -1,0 +1,446 @@
+"""Accuracy against human labels: manifests in, precision/recall/F1/MCC/kappa/coverage out.
+
+A manifest (CSV, see ``eval/LABELLING.md``) lists labelled images, video instants, spans or
+whole clips. ``evaluate`` runs the real pipeline once per file (with the shipped settings) and
+compares, per signal, what it measured with the label. Items the pipeline could not measure are
+not counted as right or wrong; the share measured is reported as ``coverage``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from analyzer.config import AnalyzerConfig
+from analyzer.errors import AnalyzerError, InputError
+from analyzer.types import AnalysisReport, PersonReport, PersonSample
+
+SIGNALS = ("eye_contact", "arms_crossed", "expressiveness")
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    file: Path
+    person: str | None
+    start_s: float | None
+    end_s: float | None
+    eye_contact: bool | None
+    eyes_closed: bool
+    arms_crossed: bool | None
+    expressiveness: float | None
+    note: str = ""
+
+
+def _bool(value: str, column: str, line: int, path: Path) -> bool | None:
+    v = value.strip().lower()
+    if v == "":
+        return None
+    if v in ("1", "0"):
+        return v == "1"
+    raise InputError(f"{path}:{line}: {column} must be 1, 0 or empty, got {value!r}")
+
+
+def _float(value: str, column: str, line: int, path: Path) -> float | None:
+    if value.strip() == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{path}:{line}: {column} must be a number, got {value!r}") from None
+
+
+def read_manifest(path: Path) -> list[LabelledItem]:
+    """Items of a manifest; relative file paths are relative to the manifest's folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the manifest ({e.strerror})") from e
+    rows = list(csv.DictReader(text.splitlines()))
+    need = {"file", "person", "start_s", "end_s", "eye_contact", "arms_crossed", "expressiveness"}
+    if not rows or not need <= set(rows[0]):
+        missing = sorted(need - set(rows[0])) if rows else sorted(need)
+        raise InputError(f"{path}: not a manifest (missing columns: {', '.join(missing)})")
+    items = []
+    for line, r in enumerate(rows, start=2):
+        ec_text = r["eye_contact"].strip().lower()
+        closed = ec_text == "closed"
+        items.append(
+            LabelledItem(
+                file=(path.parent / r["file"]).resolve(),
+                person=r["person"].strip() or None,
+                start_s=_float(r["start_s"], "start_s", line, path),
+                end_s=_float(r["end_s"], "end_s", line, path),
+                eye_contact=None if closed else _bool(r["eye_contact"], "eye_contact", line, path),
+                eyes_closed=closed,
+                arms_crossed=_bool(r["arms_crossed"], "arms_crossed", line, path),
+                expressiveness=_float(r["expressiveness"], "expressiveness", line, path),
+                note=r.get("note", "") or "",
+            )
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class BinaryScores:
+    """Agreement of a yes/no signal with labels, over the items the pipeline could measure."""
+
+    n: int
+    measured: int
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+
+    @property
+    def coverage(self) -> float:
+        return self.measured / self.n if self.n else 0.0
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p is not None and r is not None and p + r > 0 else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return (self.tp + self.tn) / self.measured if self.measured else None
+
+    @property
+    def mcc(self) -> float | None:
+        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
+        den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        return (tp * tn - fp * fn) / den if den else None
+
+    @property
+    def kappa(self) -> float | None:
+        m = self.measured
+        if not m:
+            return None
+        po = (self.tp + self.tn) / m
+        pe = (
+            (self.tp + self.fp) * (self.tp + self.fn) + (self.tn + self.fn) * (self.tn + self.fp)
+        ) / (m * m)
+        return (po - pe) / (1 - pe) if pe < 1 else None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        out: dict[str, float | int | None] = dict(asdict(self))
+        for k in ("coverage", "precision", "recall", "f1", "mcc", "kappa", "accuracy"):
+            v = getattr(self, k)
+            out[k] = None if v is None else round(v, 4)
+        return out
+
+
+def binary_scores(pairs: Iterable[tuple[bool, bool | None]]) -> BinaryScores:
+    tp = fp = tn = fn = n = 0
+    for label, pred in pairs:
+        n += 1
+        if pred is None:
+            continue
+        if label and pred:
+            tp += 1
+        elif label:
+            fn += 1
+        elif pred:
+            fp += 1
+        else:
+            tn += 1
+    return BinaryScores(n=n, measured=tp + fp + tn + fn, tp=tp, fp=fp, tn=tn, fn=fn)
+
+
+@dataclass(frozen=True)
+class RankScores:
+    n: int
+    measured: int
+    spearman: float | None
+
+    @property
+    def coverage(self) -> float:
+        return self.measured / self.n if self.n else 0.0
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "n": self.n,
+            "measured": self.measured,
+            "coverage": round(self.coverage, 4),
+            "spearman": None if self.spearman is None else round(self.spearman, 4),
+        }
+
+
+def rank_scores(pairs: Sequence[tuple[float, float | None]]) -> RankScores:
+    from scipy.stats import spearmanr
+
+    measured = [(a, b) for a, b in pairs if b is not None]
+    rho = None
+    if len(measured) >= 3:
+        r = spearmanr([a for a, _ in measured], [b for _, b in measured]).statistic
+        rho = None if r is None or math.isnan(float(r)) else float(r)
+    return RankScores(n=len(pairs), measured=len(measured), spearman=rho)
+
+
+@dataclass(frozen=True)
+class ClosedEyes:
+    """Items labelled 'eyes closed': how many came out not measurable (as they should)."""
+
+    n: int
+    unmeasured: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"n": self.n, "unmeasured": self.unmeasured}
+
+
+@dataclass(frozen=True)
+class ManifestResult:
+    name: str
+    eye_contact: BinaryScores | None = None
+    eyes_closed: ClosedEyes | None = None
+    arms_crossed: BinaryScores | None = None
+    expressiveness: RankScores | None = None
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"name": self.name}
+        for key in ("eye_contact", "eyes_closed", "arms_crossed", "expressiveness"):
+            v = getattr(self, key)
+            if v is not None:
+                out[key] = v.as_dict()
+        out["errors"] = list(self.errors)
+        return out
+
+
+def pick_person(report: AnalysisReport, position: str | None) -> PersonReport | None:
+    people = list(report.people)
+    if position is not None:
+        match = [p for p in people if p.track.position.value == position]
+        return match[0] if match else None
+    if len(people) <= 1:
+        return people[0] if people else None
+
+    def size(p: PersonReport) -> float:
+        widths = sorted(s.face_width_px for s in p.track.samples if s.face_width_px is not None)
+        return widths[len(widths) // 2] if widths else 0.0
+
+    return max(people, key=size)
+
+
+def _samples_for(item: LabelledItem, person: PersonReport, period_s: float) -> list[PersonSample]:
+    samples = person.track.samples
+    if item.start_s is None:
+        return list(samples)
+    if item.end_s is None:
+        nearest = min(samples, key=lambda s: abs(s.time_s - item.start_s))  # type: ignore[operator]
+        return [nearest] if abs(nearest.time_s - item.start_s) <= period_s else []
+    return [s for s in samples if item.start_s <= s.time_s <= item.end_s]
+
+
+def _majority(values: Iterable[bool | None]) -> bool | None:
+    measured = [v for v in values if v is not None]
+    if not measured:
+        return None
+    return sum(measured) * 2 > len(measured)
+
+
+Analyse = Callable[[Path], AnalysisReport]
+
+
+def evaluate_manifest(path: Path, analyse: Analyse, cfg: AnalyzerConfig) -> ManifestResult:
+    items = read_manifest(path)
+    reports: dict[Path, AnalysisReport | str] = {}
+    ec: list[tuple[bool, bool | None]] = []
+    arms: list[tuple[bool, bool | None]] = []
+    expr: list[tuple[float, float | None]] = []
+    closed_n = closed_unmeasured = 0
+    errors = []
+    period_s = 0.6 / cfg.analysis_fps
+    for item in items:
+        if item.file not in reports:
+            try:
+                reports[item.file] = analyse(item.file)
+            except AnalyzerError as e:
+                reports[item.file] = str(e)
+                errors.append(str(e))
+        report = reports[item.file]
+        person = None if isinstance(report, str) else pick_person(report, item.person)
+        samples = [] if person is None else _samples_for(item, person, period_s)
+        if item.eye_contact is not None:
+            ec.append((item.eye_contact, _majority(s.eye_contact for s in samples)))
+        if item.eyes_closed:
+            closed_n += 1
+            closed_unmeasured += _majority(s.eye_contact for s in samples) is None
+        if item.arms_crossed is not None:
+            arms.append((item.arms_crossed, _majority(s.arms_crossed for s in samples)))
+        if item.expressiveness is not None:
+            score = None if person is None else person.metrics.expressiveness.score
+            expr.append((item.expressiveness, score))
+    return ManifestResult(
+        name=path.stem,
+        eye_contact=binary_scores(ec) if ec else None,
+        eyes_closed=ClosedEyes(closed_n, closed_unmeasured) if closed_n else None,
+        arms_crossed=binary_scores(arms) if arms else None,
+        expressiveness=rank_scores(expr) if expr else None,
+        errors=tuple(errors),
+    )
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def text_table(results: Sequence[ManifestResult]) -> str:
+    lines = [
+        f"{'set':<28} {'signal':<15} {'n':>4} {'cover':>6} {'prec':>6} {'recall':>6} "
+        f"{'F1':>6} {'MCC':>6} {'kappa':>6} {'rho':>6}"
+    ]
+    for r in results:
+        for key in ("eye_contact", "arms_crossed"):
+            s = getattr(r, key)
+            if s is not None:
+                lines.append(
+                    f"{r.name:<28} {key:<15} {s.n:>4} {s.coverage:>6.2f} {_fmt(s.precision):>6} "
+                    f"{_fmt(s.recall):>6} {_fmt(s.f1):>6} {_fmt(s.mcc):>6} {_fmt(s.kappa):>6} "
+                    f"{'':>6}"
+                )
+        if r.eyes_closed is not None:
+            c = r.eyes_closed
+            lines.append(
+                f"{r.name:<28} {'eyes closed':<15} {c.n:>4} not measurable in {c.unmeasured}/{c.n}"
+            )
+        if r.expressiveness is not None:
+            x = r.expressiveness
+            lines.append(
+                f"{r.name:<28} {'expressiveness':<15} {x.n:>4} {x.coverage:>6.2f} "
+                f"{'':>6} {'':>6} {'':>6} {'':>6} {'':>6} {_fmt(x.spearman):>6}"
+            )
+        lines.extend(f"{r.name:<28} error: {e}" for e in r.errors)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Target:
+    signal: str
+    metric: str
+    minimum: float
+
+
+TARGETS = (
+    Target("eye_contact", "f1", 0.93),
+    Target("eye_contact", "mcc", 0.85),
+    Target("arms_crossed", "f1", 0.90),
+    Target("expressiveness", "spearman", 0.80),
+)
+
+ANCHORS: tuple[tuple[str, str, str], ...] = (
+    (
+        "eye contact",
+        "Chong et al. 2020, Nature Communications: precision 0.936, recall 0.943",
+        "eye contact with a head-camera wearer, as good as expert human coders",
+    ),
+    (
+        "eye contact",
+        "Smith et al. 2013, Gaze Locking: MCC > 0.83",
+        "looking into the camera, Columbia Gaze set (still images)",
+    ),
+    (
+        "eye contact",
+        "Tran et al. 2019, ICE: F1 0.846",
+        "eye contact in video chat, with per-session self-calibration",
+    ),
+    ("crossed arms", "none published from 2D video", "-"),
+    ("expressiveness", "none comparable; our target: Spearman rho >= 0.8", "rankings of clips"),
+)
+
+
+def _metric(result: ManifestResult, signal: str, metric: str) -> float | None:
+    s = getattr(result, signal)
+    return None if s is None else getattr(s, metric)
+
+
+def markdown_report(results: Sequence[ManifestResult], notes: str = "") -> str:
+    """docs/accuracy.md: the tables, the anchors, the targets and whether each is met."""
+    out = [
+        "# Accuracy",
+        "",
+        "Generated by `presence eval eval/*.csv --json eval/baseline.json --markdown "
+        "docs/accuracy.md --notes eval/accuracy_notes.md` with the shipped settings (10 analysed "
+        "frames per second); `tests/test_accuracy.py` fails if a later change does worse than "
+        "`eval/baseline.json`. Do not edit the tables by hand. How the sets were labelled, and "
+        "which are test splits that nothing was tuned on: [eval/LABELLING.md]"
+        "(../eval/LABELLING.md).",
+        "",
+        "Precision, recall, F1, Matthews correlation (MCC) and Cohen's kappa count only the items "
+        "the pipeline could measure; `coverage` is the share of labelled items it could measure "
+        "(a face not found, eyes shut, arms out of the picture are not guesses).",
+        "",
+        "## Published anchors",
+        "",
+        "| signal | published anchor | what it measured |",
+        "|---|---|---|",
+        *(f"| {a} | {b} | {c} |" for a, b, c in ANCHORS),
+        "",
+        "## Yes/no signals",
+        "",
+        "| set | signal | n | coverage | precision | recall | F1 | MCC | kappa |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for key in ("eye_contact", "arms_crossed"):
+            s = getattr(r, key)
+            if s is not None:
+                out.append(
+                    f"| {r.name} | {key.replace('_', ' ')} | {s.n} | {s.coverage:.2f} | "
+                    f"{_fmt(s.precision)} | {_fmt(s.recall)} | {_fmt(s.f1)} | {_fmt(s.mcc)} | "
+                    f"{_fmt(s.kappa)} |"
+                )
+    closed = [r for r in results if r.eyes_closed is not None]
+    if closed:
+        out += ["", "Items labelled *eyes closed* (they must come out not measurable):", ""]
+        for r in closed:
+            c = r.eyes_closed
+            assert c is not None
+            out.append(f"- {r.name}: {c.unmeasured} of {c.n} not measurable")
+    ranks = [r for r in results if r.expressiveness is not None]
+    if ranks:
+        out += [
+            "",
+            "## Expressiveness ranking",
+            "",
+            "| set | clips | coverage | Spearman rho |",
+            "|---|---|---|---|",
+        ]
+        for r in ranks:
+            x = r.expressiveness
+            assert x is not None
+            out.append(f"| {r.name} | {x.n} | {x.coverage:.2f} | {_fmt(x.spearman)} |")
+    out += [
+        "",
+        "## Targets",
+        "",
+        "| signal | target | set | value | met |",
+        "|---|---|---|---|---|",
+    ]
+    for t in TARGETS:
+        for r in results:
+            v = _metric(r, t.signal, t.metric)
+            if getattr(r, t.signal) is None:
+                continue
+            met = "yes" if v is not None and v >= t.minimum else "**no**"
+            out.append(
+                f"| {t.signal.replace('_', ' ')} | {t.metric} ≥ {t.minimum} | {r.name} | "
+                f"{_fmt(v)} | {met} |"
+            )
+    errors = [(r.name, e) for r in results for e in r.errors]
+    if errors:
+        out += ["", "Files the pipeline could not analyse:", ""]
+        out += [f"- {name}: {e}" for name, e in errors]
+    if notes:
+        out += ["", notes.strip()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,85 @@
+"""The accuracy harness itself: agreement statistics and manifest reading."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from analyzer.errors import InputError
+from analyzer.evaluation import binary_scores, rank_scores, read_manifest
+
+
+def test_scores_from_a_known_confusion_matrix() -> None:
+    # 40 TP, 10 FP, 45 TN, 5 FN, and 7 items not measurable
+    pairs = (
+        [(True, True)] * 40
+        + [(False, True)] * 10
+        + [(False, False)] * 45
+        + [(True, False)] * 5
+        + [(True, None)] * 7
+    )
+    s = binary_scores(pairs)
+    assert (s.n, s.measured, s.tp, s.fp, s.tn, s.fn) == (107, 100, 40, 10, 45, 5)
+    assert s.coverage == pytest.approx(100 / 107)
+    assert s.precision == pytest.approx(0.8)
+    assert s.recall == pytest.approx(40 / 45)
+    assert s.f1 == pytest.approx(2 * 0.8 * (40 / 45) / (0.8 + 40 / 45))
+    mcc = (40 * 45 - 10 * 5) / math.sqrt(50 * 45 * 55 * 50)
+    assert s.mcc == pytest.approx(mcc)
+    pe = (50 * 45 + 50 * 55) / 100**2
+    assert s.kappa == pytest.approx((0.85 - pe) / (1 - pe))
+
+
+def test_degenerate_cases_are_none_not_zero() -> None:
+    s = binary_scores([(True, None), (False, None)])
+    assert s.measured == 0 and s.precision is None and s.mcc is None and s.kappa is None
+    only_positive = binary_scores([(True, True)] * 5)
+    assert only_positive.f1 == 1.0 and only_positive.mcc is None  # MCC undefined
+
+
+def test_spearman() -> None:
+    r = rank_scores([(1, 0.1), (2, 0.2), (3, 0.25), (4, None)])
+    assert r.spearman == pytest.approx(1.0) and r.measured == 3 and r.n == 4
+
+
+def test_manifest_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
+    (tmp_path / "sets").mkdir()
+    m = tmp_path / "sets" / "m.csv"
+    m.write_text(
+        "file,person,start_s,end_s,eye_contact,arms_crossed,expressiveness,note\n"
+        "../media/a.mp4,left,1.5,,closed,,,blink\n"
+        "../media/b.jpg,,,,1,0,3,\n"
+    )
+    a, b = read_manifest(m)
+    assert a.file == (tmp_path / "media" / "a.mp4").resolve()
+    assert (a.person, a.start_s, a.end_s, a.eyes_closed, a.eye_contact) == (
+        "left",
+        1.5,
+        None,
+        True,
+        None,
+    )
+    assert (b.eye_contact, b.arms_crossed, b.expressiveness) == (True, False, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n1,2\n", "missing columns"),
+        (
+            "file,person,start_s,end_s,eye_contact,arms_crossed,expressiveness\nx,,,,yes,,\n",
+            "eye_contact must be 1, 0 or empty",
+        ),
+        (
+            "file,person,start_s,end_s,eye_contact,arms_crossed,expressiveness\nx,,soon,,1,,\n",
+            "start_s must be a number",
+        ),
+    ],
+)
+def test_bad_manifests_say_where(tmp_path: Path, text: str, message: str) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_manifest(m)
