@@ -122,6 +122,28 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--notes", type=Path, help="Markdown text to append to the report")
     e.add_argument("--models-dir", type=Path, help=models_dir_help)
 
+    sv = sub.add_parser(
+        "serve",
+        help="start the HTTP service (FastAPI under uvicorn)",
+        description="Start the Presence API. Settings come from PRESENCE_* "
+        "environment variables (PRESENCE_DATA_DIR, PRESENCE_WORKERS, "
+        "PRESENCE_MAX_UPLOAD_MB, ...; see README).",
+    )
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only)",
+    )
+    sv.add_argument("--port", type=_positive_int, default=8000, help="default: %(default)s")
+
+    k = sub.add_parser("keys", help="create, list or revoke API keys for the service")
+    ksub = k.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
+    kc = ksub.add_parser("create", help="make a key; it is printed once, on the last line")
+    kc.add_argument("--name", required=True, help="who the key is for")
+    ksub.add_parser("list", help="list keys (never the keys themselves)")
+    kr = ksub.add_parser("revoke", help="revoke a key by its id or prefix")
+    kr.add_argument("key", help="the key's id or prefix, as `keys list` shows them")
+
     m = sub.add_parser("models", help="list or download the model bundles")
     m.add_argument("action", choices=["list", "fetch"])
     m.add_argument("--models-dir", type=Path, help=models_dir_help)
@@ -251,6 +273,57 @@ def _write_text(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot write ({e.strerror})") from e
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import get_settings
+
+    settings = get_settings()
+    print(
+        f"presence: serving on http://{args.host}:{args.port} (data in {settings.data_dir}); "
+        f"API docs at /docs",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from api.db import make_engine, migrate
+    from api.keys import create_key, list_keys, revoke_key
+    from api.settings import get_settings
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        if args.keys_action == "create":
+            try:
+                new = create_key(engine, args.name)
+            except ValueError as e:
+                raise InputError(str(e)) from e
+            print(f"created key {new.id} for {new.name!r}; it is shown only this once:")
+            print(new.key)
+        elif args.keys_action == "list":
+            for row in list_keys(engine):
+                state = "revoked" if row.revoked_at else "active"
+                print(
+                    f"{row.id}\t{row.prefix}…\t{row.name}\t{state}\t"
+                    f"created {row.created_at:%Y-%m-%d %H:%M}"
+                )
+        else:
+            try:
+                row = revoke_key(engine, args.key)
+            except LookupError as e:
+                raise InputError(str(e)) from e
+            print(f"revoked key {row.id} ({row.name})")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     store = _store(args.models_dir)
     if args.action == "fetch":
@@ -284,6 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_analyze(args)
         if args.command == "eval":
             return _cmd_eval(args)
+        if args.command == "serve":
+            return _cmd_serve(args)
+        if args.command == "keys":
+            return _cmd_keys(args)
         return _cmd_models(args)
     except AnalyzerError as e:
         print(f"presence: error: {e}", file=sys.stderr)
@@ -294,8 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: one line for the user, the traceback with --debug
         if args.debug:
             traceback.print_exc()
+        first = (str(e).strip().splitlines() or [""])[0][:300]
         print(
-            f"presence: internal error: {type(e).__name__}: {e} (run with --debug for "
+            f"presence: internal error: {type(e).__name__}: {first} (run with --debug for "
             f"details, and please report it)",
             file=sys.stderr,
         )

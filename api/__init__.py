@@ -1,1 +1,1 @@
-"""Presence HTTP service (filled in by a later issue)."""
+"""Presence HTTP service: upload a clip, get a presence report (FastAPI, durable job store)."""

@@ -1,0 +1,25 @@
+"""Analysis options a client may set when uploading (a safe subset of AnalyzerConfig)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from analyzer.config import AnalyzerConfig, EpisodeConfig, Layout
+
+
+class AnalysisOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fps: float = Field(default=10.0, ge=1.0, le=30.0, description="Frames analysed per second.")
+    layout: Layout = Field(default=Layout.AUTO, description="auto, single, side-by-side, stacked.")
+    staring_s: float = Field(default=8.0, ge=1.0, le=600.0)
+    look_away_s: float = Field(default=2.0, ge=0.5, le=600.0)
+    max_people: int | None = Field(default=None, ge=1, le=8)
+
+    def to_config(self) -> AnalyzerConfig:
+        return AnalyzerConfig(
+            analysis_fps=self.fps,
+            layout=self.layout,
+            max_people=self.max_people,
+            episodes=EpisodeConfig(staring_min_s=self.staring_s, look_away_min_s=self.look_away_s),
+        )

@@ -1,0 +1,272 @@
+"""/v1/analyses: upload a clip, follow its analysis, fetch its report, delete it.
+
+Every route is scoped to the caller's key: another owner's analysis is a 404, exactly as if it
+did not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData, UploadFile
+
+from analyzer.errors import InputError
+from analyzer.report_schema import Report
+from analyzer.video import open_source
+from api.db import Analysis
+from api.deps import AppState, OwnerDep, StateDep
+from api.jobs import delete_files
+from api.limits import UploadTooLargeError
+from api.options import AnalysisOptions
+from api.schemas import AnalysisAccepted, AnalysisOut, AnalysisPage, ErrorOut, Links
+from api.storage import safe_name, save_stream
+
+router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No API key, or an unknown or revoked one."},
+    404: {"model": ErrorOut, "description": "No such analysis for this key."},
+}
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The video (or image) to analyse.",
+                        },
+                        "label": {
+                            "type": "string",
+                            "maxLength": 100,
+                            "description": "A client or couple label, for your own use.",
+                        },
+                        "fps": {"type": "number", "minimum": 1, "maximum": 30},
+                        "layout": {
+                            "type": "string",
+                            "enum": ["auto", "single", "side-by-side", "stacked"],
+                        },
+                        "staring_s": {"type": "number", "minimum": 1, "maximum": 600},
+                        "look_away_s": {"type": "number", "minimum": 0.5, "maximum": 600},
+                        "max_people": {"type": "integer", "minimum": 1, "maximum": 8},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _out(a: Analysis) -> AnalysisOut:
+    base = f"/v1/analyses/{a.id}"
+    return AnalysisOut(
+        id=a.id,
+        status=a.status,  # type: ignore[arg-type]  # the store only writes these four values
+        progress=a.progress,
+        label=a.label,
+        input_name=a.input_name,
+        created_at=a.created_at,
+        started_at=a.started_at,
+        finished_at=a.finished_at,
+        attempts=a.attempts,
+        error=a.error,
+        links=Links(self=base, report=f"{base}/report", timeline=f"{base}/timeline.csv"),
+    )
+
+
+def _owned(state: StateDep, owner: int, analysis_id: uuid.UUID) -> Analysis:
+    with Session(state.engine) as s:
+        a = s.get(Analysis, analysis_id.hex)
+    if a is None or a.owner_id != owner:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such analysis")
+    return a
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AnalysisAccepted,
+    openapi_extra=UPLOAD_BODY,
+    responses={
+        **ERRORS,
+        413: {"model": ErrorOut, "description": "The upload is larger than the limit."},
+        415: {"model": ErrorOut, "description": "The file is not a readable video or image."},
+        422: {"model": ErrorOut, "description": "Missing or empty file, or bad options."},
+    },
+    summary="Upload a clip for analysis",
+)
+async def create_analysis(
+    request: Request, response: Response, owner: OwnerDep, state: StateDep
+) -> AnalysisAccepted:
+    """Streams the upload to disk, checks it is a readable video or image, and queues it."""
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except UploadTooLargeError:
+        raise  # the UploadLimit middleware answers 413
+    except Exception as e:  # malformed multipart: the client's fault, said in one line
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"expected multipart/form-data with a file ({type(e).__name__})",
+        ) from e
+    try:  # every temporary file the form spooled is closed, whatever happens below
+        return await _accept(form, response, owner, state)
+    finally:
+        await form.close()
+
+
+async def _accept(
+    form: FormData, response: Response, owner: int, state: AppState
+) -> AnalysisAccepted:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "missing file field 'file'")
+    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+    label = fields.pop("label", None)
+    if label is not None and len(label) > 100:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "label: at most 100 characters")
+    try:
+        options = AnalysisOptions.model_validate(fields)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}"
+        ) from None
+    analysis_id = uuid.uuid4().hex
+    name = safe_name(upload.filename)
+    folder = state.settings.uploads_dir / analysis_id
+    dest = folder / name
+    try:
+        size = await run_in_threadpool(save_stream, upload.file, dest)
+        if size == 0:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
+        await run_in_threadpool(_check_readable, dest)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    row = Analysis(
+        id=analysis_id,
+        owner_id=owner,
+        label=label or None,
+        input_name=name,
+        options=options.model_dump_json(),
+        upload_path=str(dest),
+    )
+    with Session(state.engine) as s:
+        s.add(row)
+        s.commit()
+    url = f"/v1/analyses/{analysis_id}"
+    response.headers["Location"] = url
+    return AnalysisAccepted(id=analysis_id, status="queued", status_url=url)
+
+
+def _check_readable(path: Any) -> None:
+    try:
+        with open_source(path):
+            pass
+    except InputError as e:
+        reason = str(e).split(": ", 1)[-1]
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"{path.name}: {reason}"
+        ) from None
+
+
+@router.get("", response_model=AnalysisPage, responses=ERRORS, summary="Your analyses")
+def list_analyses(
+    owner: OwnerDep,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+) -> AnalysisPage:
+    """Newest first."""
+    with Session(state.engine) as s:
+        q = select(Analysis).where(Analysis.owner_id == owner)
+        n = select(func.count()).select_from(Analysis).where(Analysis.owner_id == owner)
+        if label is not None:
+            q = q.where(Analysis.label == label)
+            n = n.where(Analysis.label == label)
+        rows = s.exec(
+            q.order_by(col(Analysis.created_at).desc(), col(Analysis.id))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        total = s.exec(n).one()
+    return AnalysisPage(items=[_out(a) for a in rows], total=int(total), limit=limit, offset=offset)
+
+
+@router.get(
+    "/{analysis_id}", response_model=AnalysisOut, responses=ERRORS, summary="Status and progress"
+)
+def get_analysis(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> AnalysisOut:
+    return _out(_owned(state, owner, analysis_id))
+
+
+def _finished(state: StateDep, owner: int, analysis_id: uuid.UUID) -> Analysis:
+    a = _owned(state, owner, analysis_id)
+    if a.status == "failed":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the analysis failed: {a.error}")
+    if a.status != "done":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the analysis is {a.status}; try later")
+    return a
+
+
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "Not finished yet, or failed."}
+}
+
+
+@router.get(
+    "/{analysis_id}/report",
+    response_model=Report,
+    responses={**ERRORS, **NOT_READY},
+    summary="The report (same schema as the CLI's report.json)",
+)
+def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Report:
+    a = _finished(state, owner, analysis_id)
+    text = (state.settings.results_dir / a.id / "report.json").read_text(encoding="utf-8")
+    return Report.model_validate(json.loads(text))
+
+
+@router.get(
+    "/{analysis_id}/timeline.csv",
+    response_class=PlainTextResponse,
+    responses={**ERRORS, **NOT_READY, 200: {"content": {"text/csv": {}}}},
+    summary="The per-frame timeline (same as the CLI's timeline.csv)",
+)
+def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> PlainTextResponse:
+    a = _finished(state, owner, analysis_id)
+    text = (state.settings.results_dir / a.id / "timeline.csv").read_text(encoding="utf-8")
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.delete(
+    "/{analysis_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ERRORS,
+    summary="Delete the upload, the results and the record",
+)
+def delete_analysis(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
+    a = _owned(state, owner, analysis_id)
+    with Session(state.engine) as s:
+        row = s.get(Analysis, a.id)
+        if row is not None:
+            s.delete(row)
+            s.commit()
+    delete_files(a, state.settings)  # a worker still running notices and stops
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
