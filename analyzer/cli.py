@@ -122,6 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--notes", type=Path, help="Markdown text to append to the report")
     e.add_argument("--models-dir", type=Path, help=models_dir_help)
 
+    lv = sub.add_parser(
+        "live",
+        help="practise with a live overlay from a camera or a video",
+        description="Live practice: eye contact, streak and gentle cues drawn over a camera "
+        "(or a video file played as one). Keys in the window: q quit, r reset, s snapshot.",
+    )
+    lv.add_argument(
+        "--source", default="0", help="camera index (default: 0) or a video file played as a camera"
+    )
+    lv.add_argument("--no-window", action="store_true", help="no window (headless)")
+    lv.add_argument("--output", type=Path, help="write the overlaid video (H.264 MP4) here")
+    lv.add_argument(
+        "--report", type=Path, help="write report.json and timeline.csv into this folder at the end"
+    )
+    lv.add_argument("--people", type=_positive_int, default=1, help="people to follow (default: 1)")
+    lv.add_argument("--seconds", type=_positive_float, help="stop after this many seconds")
+    lv.add_argument(
+        "--staring-s",
+        type=_positive_float,
+        default=10.0,
+        help="suggest softening the gaze after this long (default: 10)",
+    )
+    lv.add_argument("--models-dir", type=Path, help=models_dir_help)
+
     sv = sub.add_parser(
         "serve",
         help="start the HTTP service (FastAPI under uvicorn)",
@@ -273,6 +297,31 @@ def _write_text(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot write ({e.strerror})") from e
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    from analyzer.landmarks import ModelPaths
+    from analyzer.live_app import LiveOptions, run_live
+    from analyzer.report import check_output_dir
+
+    if args.no_window and args.output is None and args.report is None:
+        raise InputError("--no-window needs --output or --report, or there is nothing to see")
+    if args.report is not None:
+        check_output_dir(args.report)
+    store = _store(args.models_dir)
+    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=args.staring_s))
+    opts = LiveOptions(
+        source=args.source,
+        window=not args.no_window,
+        output=args.output,
+        report_dir=args.report,
+        people=args.people,
+        max_seconds=args.seconds,
+        quiet_native_logs=not args.debug,
+    )
+    run_live(opts, models, cfg)
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -357,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_analyze(args)
         if args.command == "eval":
             return _cmd_eval(args)
+        if args.command == "live":
+            return _cmd_live(args)
         if args.command == "serve":
             return _cmd_serve(args)
         if args.command == "keys":

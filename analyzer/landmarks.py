@@ -42,6 +42,46 @@ POSE_RIGHT_SHOULDER = 12
 
 CROP_SIZE_PX = 256
 
+# The face's outline in the 478-point mesh, in order (MediaPipe's FACE_LANDMARKS_FACE_OVAL).
+FACE_OVAL: tuple[int, ...] = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
+
 # MediaPipe's facial transformation matrix is mostly the face's orientation relative to the line
 # of sight (what the picture shows), plus a fixed share of the angle between that line and the
 # camera axis under its assumed 63-degree camera. Measured by moving the same face around a large

@@ -37,6 +37,7 @@ from analyzer.types import (
     PoseObservation,
     Region,
     SourceKind,
+    VideoInfo,
 )
 from analyzer.video import FrameSource, Prefetch, RateSampler, open_source, spread_frames
 
@@ -118,6 +119,13 @@ class SessionAnalyzer:
         if not found:
             return det
         return replace(det, face=found[0], anchor_xy=found[0].eyes_mid_xy)
+
+    def rate_fps(self) -> float:
+        """Frames analysed per second of session time (live sessions drop frames)."""
+        t = self.times_s
+        if len(t) < 2 or t[-1] <= t[0]:
+            return self.cfg.analysis_fps
+        return round((len(t) - 1) / (t[-1] - t[0]), 2)
 
     def tracks(self, gallery: str | None) -> tuple[list[PersonTrack], int]:
         """Finished tracks ordered left to right, and how many short tracks were dropped."""
@@ -254,12 +262,26 @@ def analyze(
         warnings = list(source.warnings)
     if progress is not None:
         progress(1.0)
+    return session_report(session, info, setup, warnings, cfg)
+
+
+def session_report(
+    session: SessionAnalyzer,
+    info: VideoInfo,
+    setup: SceneSetup,
+    warnings: list[str],
+    cfg: AnalyzerConfig,
+    *,
+    live: bool = False,
+) -> AnalysisReport:
+    """The report of a finished session (batch or live: a live session reports the rate it
+    actually analysed at, since it drops frames to keep up)."""
+    warnings = list(warnings)
     gallery = {Layout.SIDE_BY_SIDE: "side-by-side", Layout.STACKED: "stacked"}.get(setup.layout)
     tracks, dropped = session.tracks(gallery)
     if not tracks:
         raise NoPersonError(
-            f"{Path(str(input_spec)).name}: no person found in {len(session.times_s)} analysed "
-            f"frame(s)"
+            f"{info.name}: no person found in {len(session.times_s)} analysed frame(s)"
         )
     if dropped:
         warnings.append(
@@ -287,7 +309,7 @@ def analyze(
     return AnalysisReport(
         video=info,
         frames_analyzed=len(session.times_s),
-        analysis_fps=cfg.analysis_fps,
+        analysis_fps=session.rate_fps() if live else cfg.analysis_fps,
         layout=setup.layout.value,
         regions=setup.regions,
         people=tuple(people),

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -416,3 +417,106 @@ def spread_frames(source: FrameSource, count: int) -> list[ImageArray]:
     except av.error.FFmpegError:
         pass  # a look-ahead only: the analysis itself reports decode problems
     return out
+
+
+class LatestFrame:
+    """A source read as a camera: frames arrive at their own pace (a video file is played at
+    its frame rate) and the consumer always gets the newest one; frames it was too slow for are
+    dropped, so the delay never grows. ``dropped`` counts them."""
+
+    def __init__(self, source: FrameSource, *, pace: bool) -> None:
+        self._source = source
+        self._pace = pace
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._ended = False
+        self._stop = False
+        self._error: BaseException | None = None
+        self.dropped = 0
+        self.delivered = 0
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        try:
+            for frame in self._source.frames():
+                if self._pace:
+                    wait = start + frame.timestamp_ms / 1000.0 - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                with self._cond:
+                    if self._stop:
+                        return
+                    if self._latest is not None:
+                        self.dropped += 1
+                    self._latest = frame
+                    self._cond.notify_all()
+        except BaseException as e:  # surfaced to the consumer
+            self._error = e
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def next(self, timeout_s: float | None = None) -> Frame | None:
+        """The newest unseen frame (waiting for one); None once the source has ended."""
+        with self._cond:
+            while self._latest is None and not self._ended:
+                if not self._cond.wait(timeout_s):
+                    return None
+            frame, self._latest = self._latest, None
+            if frame is None and self._error is not None:
+                raise self._error
+            if frame is not None:
+                self.delivered += 1
+            return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+
+class VideoWriter:
+    """H.264 MP4 (yuv420p, plays in browsers) with each frame at its own timestamp, so a video
+    with dropped frames keeps its real duration. Written to a temporary name and moved into
+    place on ``close()``; ``abort()`` leaves nothing behind."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float = 30.0) -> None:
+        import av
+
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.part")
+        self._container = av.open(str(self._tmp), "w", format="mp4")
+        self._stream = self._container.add_stream("libx264", rate=max(1, round(fps)))
+        self._stream.width = width - width % 2
+        self._stream.height = height - height % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.codec_context.time_base = Fraction(1, 1000)
+        self._stream.options = {"crf": "23", "preset": "veryfast"}
+        self._last_pts = -1
+
+    def write(self, rgb: ImageArray, timestamp_ms: int) -> None:
+        import av
+
+        h, w = self._stream.height, self._stream.width
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
+        pts = max(int(timestamp_ms), self._last_pts + 1)
+        self._last_pts = pts
+        frame.pts = pts
+        frame.time_base = Fraction(1, 1000)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._container.close()
+        self._tmp.unlink(missing_ok=True)

@@ -36,6 +36,8 @@ class ApiSettings(AnalyzerSettings):
     retention_days: float | None = Field(default=None, gt=0)
     # A running job whose worker has not reported for this long is re-queued.
     heartbeat_timeout_s: float = Field(default=15.0, gt=1)
+    # Browser practice sessions at once (each holds its own models, about 300 MB).
+    live_sessions: int = Field(default=4, ge=0, le=32)
     # A job interrupted this many times (server killed, worker crashed) is failed, not retried.
     max_attempts: int = Field(default=3, ge=1)
 

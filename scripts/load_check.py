@@ -69,8 +69,10 @@ def main() -> int:
         threading.Thread(target=sample, daemon=True).start()
 
         def upload(i: int) -> tuple[int, str]:
-            with httpx.Client(base_url=server.url, headers=headers, timeout=120) as c, \
-                    args.clip.open("rb") as f:
+            with (
+                httpx.Client(base_url=server.url, headers=headers, timeout=120) as c,
+                args.clip.open("rb") as f,
+            ):
                 r = c.post("/v1/analyses", files={"file": (f"clip{i}.mp4", f)})
                 return r.status_code, r.json().get("id", "")
 
@@ -79,8 +81,10 @@ def main() -> int:
             results = list(pool.map(upload, range(args.uploads)))
         t_accept = time.perf_counter() - t0
         accepted = [i for code, i in results if code == 202]
-        print(f"accepted {len(accepted)}/{args.uploads} uploads in {t_accept:.1f} s "
-              f"(clip {args.clip.name}, {args.clip.stat().st_size / 1e6:.1f} MB)")
+        print(
+            f"accepted {len(accepted)}/{args.uploads} uploads in {t_accept:.1f} s "
+            f"(clip {args.clip.name}, {args.clip.stat().st_size / 1e6:.1f} MB)"
+        )
         pending = set(accepted)
         statuses: dict[str, str] = {}
         with httpx.Client(base_url=server.url, headers=headers, timeout=30) as c:
@@ -95,10 +99,13 @@ def main() -> int:
         stop.set()
         server.stop()
         done = sum(s == "done" for s in statuses.values())
-        print(f"finished: {done} done, {len(statuses) - done} failed, in {total:.1f} s "
-              f"({total / max(1, len(accepted)):.1f} s per analysis with {args.workers} workers)")
-        print(f"memory (server + workers, resident): idle {idle_rss:.0f} MB, "
-              f"peak {max(peak):.0f} MB")
+        print(
+            f"finished: {done} done, {len(statuses) - done} failed, in {total:.1f} s "
+            f"({total / max(1, len(accepted)):.1f} s per analysis with {args.workers} workers)"
+        )
+        print(
+            f"memory (server + workers, resident): idle {idle_rss:.0f} MB, peak {max(peak):.0f} MB"
+        )
         return 0 if done == args.uploads else 1
 
 

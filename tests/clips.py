@@ -50,3 +50,28 @@ def video_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
                 break
             out.append(f.to_ndarray(format="rgb24"))
     return out
+
+
+def write_y4m(src: Path, dest: Path, *, size: int, fps: int, seconds: float) -> Path:
+    """A real clip as raw YUV4MPEG (what Chromium's fake camera plays), square ``size``."""
+    import cv2
+
+    with av.open(str(src)) as inp, av.open(str(dest), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=fps)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        step = 1.0 / fps
+        next_t = 0.0
+        for frame in inp.decode(video=0):
+            t = float(frame.time or 0.0)
+            if t > seconds:
+                break
+            if t + 1e-6 < next_t:
+                continue
+            next_t += step
+            rgb = cv2.resize(frame.to_ndarray(format="rgb24"), (size, size))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dest

@@ -276,6 +276,7 @@ def test_openapi_lists_every_route_with_a_response_model(server: Server) -> None
     paths = spec["paths"]
     assert set(paths) == {
         "/healthz",
+        "/practice",
         "/v1/analyses",
         "/v1/analyses/{analysis_id}",
         "/v1/analyses/{analysis_id}/report",
