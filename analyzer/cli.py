@@ -106,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=GazeConfig().eye_contact_tolerance_deg,
         help="gaze within this angle of the camera counts as eye contact",
     )
+    a.add_argument(
+        "--annotate",
+        action="store_true",
+        help="also write annotated.mp4: the video with the overlay burned in",
+    )
+    a.add_argument(
+        "--format",
+        action="append",
+        choices=["eaf"],
+        help="extra output formats: eaf (ELAN annotation tiers); repeatable",
+    )
     a.add_argument("--models-dir", type=Path, help=models_dir_help)
     a.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar")
 
@@ -121,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--markdown", type=Path, help="also write a Markdown report to this file")
     e.add_argument("--notes", type=Path, help="Markdown text to append to the report")
     e.add_argument("--models-dir", type=Path, help=models_dir_help)
+
+    pg = sub.add_parser(
+        "progress",
+        help="each measure across several sessions (report.json files or output folders)",
+        description="A coach's view: each person's measures across sessions, oldest first, "
+        "dated by when each report was written.",
+    )
+    pg.add_argument("reports", nargs="+", type=Path, help="report.json files or .presence folders")
+    pg.add_argument("--html", type=Path, help="also write a page of charts to this file")
 
     lv = sub.add_parser(
         "live",
@@ -185,10 +205,13 @@ def _default_out(input_spec: str) -> Path:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from analyzer.annotate import GeometryRecorder, annotate_video
     from analyzer.landmarks import ModelPaths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
-    from analyzer.report import check_output_dir, summary, write_outputs
+    from analyzer.report import FileWriter, check_output_dir, summary, write_outputs
+    from analyzer.report_html import moment_thumbnails, moments, render_html
+    from analyzer.types import SourceKind
 
     if str(args.input).isdigit():
         raise InputError(
@@ -213,11 +236,23 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         if not args.debug:
             stack.enter_context(divert_native_stderr())
         progress = stack.enter_context(_progress_bar(enabled=not args.quiet))
-        report = analyze(args.input, models, cfg, progress=progress)
-    write_outputs(report, out_dir)
+        recorder = GeometryRecorder() if args.annotate else None
+        report = analyze(args.input, models, cfg, progress=progress, on_frame=recorder)
+    media = Path(args.input)
+    video = report.video.kind == SourceKind.VIDEO
+    thumbs = moment_thumbnails(media, report, moments(report, cfg)) if video else {}
+    extras: dict[str, FileWriter] = {}
+    if recorder is not None and video:
+        extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p, cfg)
+    if "eaf" in (args.format or []):
+        from analyzer.eaf import write_eaf
+
+        extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve(), cfg)
+    write_outputs(report, out_dir, html=render_html(report, cfg, thumbs), extras=extras)
     if not args.quiet:
         print(summary(report))
-        print(f"wrote {out_dir / 'report.json'} and {out_dir / 'timeline.csv'}")
+        names = ["report.json", "timeline.csv", "report.html", *extras]
+        print(f"wrote {', '.join(names)} into {out_dir}")
     return 0
 
 
@@ -295,6 +330,17 @@ def _write_text(path: Path, text: str) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({e.strerror})") from e
+
+
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from analyzer.progress import load_sessions, progress, progress_html, progress_table
+
+    points = progress(load_sessions(args.reports))
+    print(progress_table(points))
+    if args.html:
+        _write_text(args.html, progress_html("Progress", points))
+        print(f"wrote {args.html}")
+    return 0
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
@@ -406,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_analyze(args)
         if args.command == "eval":
             return _cmd_eval(args)
+        if args.command == "progress":
+            return _cmd_progress(args)
         if args.command == "live":
             return _cmd_live(args)
         if args.command == "serve":

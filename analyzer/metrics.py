@@ -16,7 +16,7 @@ import numpy as np
 
 from analyzer.attention import ScreenTarget
 from analyzer.config import AnalyzerConfig, EpisodeConfig
-from analyzer.signals.head import detect_nods
+from analyzer.signals.head import Nod, detect_nods
 from analyzer.types import (
     AttentionMetrics,
     BoutStats,
@@ -112,6 +112,24 @@ def bout_stats(rs: Sequence[Run]) -> BoutStats:
     )
 
 
+def person_nods(samples: Sequence[PersonSample], cfg: AnalyzerConfig) -> list[Nod] | None:
+    """The nods in a person's head-pitch signal; None (not measurable) with less head-pose time
+    than ``nod_min_measured_s``. The one source of nods for the report, HTML and ELAN files."""
+    ep = cfg.episodes
+    times = [s.time_s for s in samples]
+    dts = frame_durations(times, 1.0 / cfg.analysis_fps)
+    _, cov = ratio_and_coverage([None if s.head_pitch_deg is None else True for s in samples], dts)
+    if cov * float(sum(dts)) < ep.nod_min_measured_s:
+        return None
+    return detect_nods(
+        np.asarray(times, dtype=np.float64),
+        np.array([np.nan if s.head_pitch_deg is None else s.head_pitch_deg for s in samples]),
+        yaw_deg=np.array([np.nan if s.head_yaw_deg is None else s.head_yaw_deg for s in samples]),
+        min_amplitude_deg=ep.nod_min_amplitude_deg,
+        max_duration_s=ep.nod_max_duration_s,
+    )
+
+
 def person_metrics(
     samples: Sequence[PersonSample],
     cfg: AnalyzerConfig,
@@ -149,19 +167,11 @@ def person_metrics(
     ]
     smile_ratio, _ = ratio_and_coverage(smile_flags, dts)
 
-    pitch = np.array([np.nan if s.head_pitch_deg is None else s.head_pitch_deg for s in samples])
-    yaw = np.array([np.nan if s.head_yaw_deg is None else s.head_yaw_deg for s in samples])
     head_measured = [None if s.head_pitch_deg is None else True for s in samples]
     _, head_cov = ratio_and_coverage(head_measured, dts)
     head_minutes = head_cov * float(sum(dts)) / 60.0
-    if head_minutes * 60.0 >= ep.nod_min_measured_s:
-        nods = detect_nods(
-            np.asarray(times),
-            pitch,
-            yaw_deg=yaw,
-            min_amplitude_deg=ep.nod_min_amplitude_deg,
-            max_duration_s=ep.nod_max_duration_s,
-        )
+    nods = person_nods(samples, cfg)
+    if nods is not None:
         nod_count: int | None = len(nods)
         per_min = round(len(nods) / head_minutes, 2) if head_minutes > 0 else None
     else:

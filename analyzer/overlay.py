@@ -50,7 +50,7 @@ def _label(
     return h + base + 2 * pad
 
 
-def draw(rgb: ImageArray, live: LiveFrame) -> ImageArray:
+def draw(rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True) -> ImageArray:
     """The frame with the overlay drawn on a copy (RGB in, RGB out)."""
     img = np.ascontiguousarray(rgb.copy())
     w = img.shape[1]
@@ -95,7 +95,8 @@ def draw(rgb: ImageArray, live: LiveFrame) -> ImageArray:
         y += 6
     if not live.people:
         _label(img, "No one in view", (12, y), scale, WHITE, GREY)
-    fps_text = f"{live.fps:.0f} fps"
-    (tw, _), _ = cv2.getTextSize(fps_text, FONT, scale * 0.7, 1)
-    _label(img, fps_text, (w - tw - 16, round(30 * scale)), scale * 0.7)
+    if show_fps:
+        fps_text = f"{live.fps:.0f} fps"
+        (tw, _), _ = cv2.getTextSize(fps_text, FONT, scale * 0.7, 1)
+        _label(img, fps_text, (w - tw - 16, round(30 * scale)), scale * 0.7)
     return img

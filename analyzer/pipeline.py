@@ -42,6 +42,9 @@ from analyzer.types import (
 from analyzer.video import FrameSource, Prefetch, RateSampler, open_source, spread_frames
 
 ProgressFn = Callable[[float], None]
+# Called after each analysed frame with its number and what was found (track key, measurement,
+# detection) for each person: how callers keep per-frame detail the report does not carry.
+FrameHook = Callable[[int, list[tuple[int, Measured, PersonDetection]]], None]
 PRESCAN_FRAMES = 6
 MAX_PEOPLE_PER_REGION = 6
 
@@ -146,7 +149,12 @@ class SessionAnalyzer:
             samples, target = finish_track(self.times_s, self._tracks[key].frames, self.cfg)
             tracks.append(
                 PersonTrack(
-                    id=pid, position=pos, samples=samples, region=regions[i], screen_target=target
+                    id=pid,
+                    position=pos,
+                    samples=samples,
+                    region=regions[i],
+                    screen_target=target,
+                    key=key,
                 )
             )
         return tracks, dropped
@@ -237,6 +245,7 @@ def analyze(
     models: ModelPaths,
     cfg: AnalyzerConfig | None = None,
     progress: ProgressFn | None = None,
+    on_frame: FrameHook | None = None,
 ) -> AnalysisReport:
     """Analyse a video file or an image and return the report (nothing is written to disk)."""
     cfg = cfg or AnalyzerConfig()
@@ -256,7 +265,9 @@ def analyze(
         ) as lm:
             session = SessionAnalyzer(lm, cfg)
             for frame in Prefetch(source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)):
-                session.process(frame)
+                found = session.process(frame)
+                if on_frame is not None:
+                    on_frame(len(session.times_s) - 1, found)
                 if progress is not None and duration_ms > 0:
                     progress(min(1.0, frame.timestamp_ms / duration_ms))
         warnings = list(source.warnings)

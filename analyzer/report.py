@@ -11,7 +11,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from analyzer.errors import OutputError
@@ -50,7 +50,6 @@ TIMELINE_COLUMNS = (
     "expressiveness",
     "smile",
 )
-OUTPUT_FILES = ("report.json", "timeline.csv")
 
 
 def _episodes(eps: Iterable[Episode]) -> list[EpisodeModel]:
@@ -197,8 +196,19 @@ def check_output_dir(out_dir: Path) -> None:
             )
 
 
-def write_outputs(report: AnalysisReport, out_dir: Path) -> None:
-    """Write all outputs into ``out_dir`` atomically (replacing an earlier Presence output)."""
+FileWriter = Callable[[Path], None]
+
+
+def write_outputs(
+    report: AnalysisReport,
+    out_dir: Path,
+    *,
+    html: str | None = None,
+    extras: Mapping[str, FileWriter] | None = None,
+) -> None:
+    """Write all outputs into ``out_dir`` atomically (replacing an earlier Presence output):
+    report.json, timeline.csv, report.html if given, and each extra file (name -> a function
+    that writes it to the path it is given). If anything fails, nothing is left behind."""
     check_output_dir(out_dir)
     parent = out_dir.parent if str(out_dir.parent) else Path()
     try:
@@ -209,6 +219,10 @@ def write_outputs(report: AnalysisReport, out_dir: Path) -> None:
     try:
         (tmp / "report.json").write_text(report_json(report), encoding="utf-8")
         (tmp / "timeline.csv").write_text(timeline_csv(report), encoding="utf-8")
+        if html is not None:
+            (tmp / "report.html").write_text(html, encoding="utf-8")
+        for name, write in (extras or {}).items():
+            write(tmp / name)
         old = None
         if out_dir.exists():
             old = parent / f".{out_dir.name}.old"
@@ -220,24 +234,29 @@ def write_outputs(report: AnalysisReport, out_dir: Path) -> None:
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{out_dir}: cannot write the outputs ({e.strerror})") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def summary(report: AnalysisReport) -> str:
     """A few plain lines for a person, not a table of numbers."""
     v = report.video
     still = v.kind == SourceKind.IMAGE
+    expression = report.settings.get("expression")
+    smile_threshold = float(expression["smile_threshold"]) if isinstance(expression, dict) else 0.5
     head = f"{v.name}: {len(report.people)} person(s)"
     if v.duration_s:
         head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"
     lines = [head]
     for p in report.people:
-        describe = _still_line if still else _session_line
-        lines.append(f"Person {p.track.id} ({p.track.position.value}): " + describe(p))
+        line = _still_line(p, smile_threshold) if still else _session_line(p)
+        lines.append(f"Person {p.track.id} ({p.track.position.value}): " + line)
     lines.extend(f"note: {w}" for w in report.warnings)
     return "\n".join(lines)
 
 
-def _still_line(p: PersonReport) -> str:
+def _still_line(p: PersonReport, smile_threshold: float) -> str:
     s = p.track.samples[0]
     if not s.face_visible:
         parts = ["face not found"]
@@ -245,7 +264,7 @@ def _still_line(p: PersonReport) -> str:
         parts = ["eyes closed" if s.eyes_closed else "gaze not measurable"]
     else:
         parts = ["looking into the camera" if s.eye_contact else "looking away from the camera"]
-    if s.smile is not None and s.smile >= 0.5:
+    if s.smile is not None and s.smile >= smile_threshold:
         parts.append("smiling")
     if s.arms_crossed is not None:
         parts.append("arms crossed" if s.arms_crossed else f"arms open (openness {s.openness:.2f})")

@@ -289,6 +289,7 @@ class PersonTrack:
     samples: tuple[PersonSample, ...]
     region: Region | None = None
     screen_target: ScreenTarget | None = None
+    key: int = -1  # the tracker's internal key (links a track to per-frame records)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from api.db import make_engine, migrate
 from api.deps import AppState
 from api.jobs import Dispatcher
 from api.limits import UploadLimit
-from api.routes import analyses, health, practice
+from api.routes import analyses, clients, health, practice
 from api.settings import ApiSettings, get_settings
 
 log = logging.getLogger("presence.api")
@@ -56,6 +56,7 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
     )
     app.include_router(health.router)
     app.include_router(analyses.router)
+    app.include_router(clients.router)
     app.include_router(practice.router)
 
     @app.exception_handler(Exception)

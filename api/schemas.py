@@ -13,6 +13,7 @@ Status = Literal["queued", "running", "done", "failed"]
 class Links(BaseModel):
     self: str
     report: str
+    report_html: str
     timeline: str
 
 

@@ -113,6 +113,7 @@ def test_report_is_the_pipelines_own_report(
     # privacy: the upload is gone once analysed; only the results stay
     assert list((server.data_dir / "uploads").iterdir()) == []
     assert sorted(p.name for p in (server.data_dir / "results" / done_id).iterdir()) == [
+        "report.html",
         "report.json",
         "timeline.csv",
     ]
@@ -129,7 +130,33 @@ def test_list_is_own_newest_first_and_paginated(alice: httpx.Client, done_id: st
     wait_done(alice, r2.json()["id"])
 
 
-@pytest.mark.parametrize("route", ["", "/report", "/timeline.csv"])
+def test_report_html_is_served(alice: httpx.Client, done_id: str) -> None:
+    r = alice.get(f"/v1/analyses/{done_id}/report.html")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "Presence report - liveportrait_d0.mp4" in r.text and "Plotly" in r.text
+
+
+def test_progress_across_a_clients_sessions(
+    alice: httpx.Client, bob: httpx.Client, done_id: str
+) -> None:
+    second = wait_done(alice, upload(alice, media(CLIP), label="couple-7").json()["id"])
+    r = alice.get("/v1/clients/couple-7/progress")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["label"] == "couple-7" and body["sessions"] == 2
+    assert [p["analysis_id"] for p in body["points"]] == [done_id, second["id"]]  # oldest first
+    report = alice.get(f"/v1/analyses/{done_id}/report").json()
+    first = body["points"][0]
+    assert first["eye_contact_ratio"] == report["people"][0]["eye_contact"]["ratio"]
+    trend = next(t for t in body["trends"] if t["metric"] == "eye_contact_ratio")
+    assert trend["measured_sessions"] == 2 and trend["change"] == pytest.approx(0.0)
+    page = alice.get("/v1/clients/couple-7/progress.html")
+    assert page.status_code == 200 and "Plotly" in page.text
+    assert bob.get("/v1/clients/couple-7/progress").status_code == 404  # not his client
+    assert alice.get("/v1/clients/nobody/progress").status_code == 404
+
+
+@pytest.mark.parametrize("route", ["", "/report", "/report.html", "/timeline.csv"])
 def test_other_owners_see_nothing(bob: httpx.Client, done_id: str, route: str) -> None:
     assert bob.get(f"/v1/analyses/{done_id}{route}").status_code == 404
     assert bob.get("/v1/analyses").json()["total"] == 0
@@ -280,6 +307,9 @@ def test_openapi_lists_every_route_with_a_response_model(server: Server) -> None
         "/v1/analyses",
         "/v1/analyses/{analysis_id}",
         "/v1/analyses/{analysis_id}/report",
+        "/v1/analyses/{analysis_id}/report.html",
+        "/v1/clients/{label}/progress",
+        "/v1/clients/{label}/progress.html",
         "/v1/analyses/{analysis_id}/timeline.csv",
     }
     ok = paths["/v1/analyses/{analysis_id}/report"]["get"]["responses"]["200"]

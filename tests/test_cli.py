@@ -42,7 +42,7 @@ def test_analyze_writes_report_and_timeline_in_default_folder(couple_run) -> Non
     proc, cwd = couple_run
     assert proc.returncode == 0, proc.stderr
     out = cwd / "deepface_couple.presence"
-    assert sorted(p.name for p in out.iterdir()) == ["report.json", "timeline.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "timeline.csv"]
     report = Report.model_validate(json.loads((out / "report.json").read_text()))
     assert report.schema_version == SCHEMA_VERSION
     assert report.video.kind == "image" and report.video.frames_analyzed == 1

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -85,7 +85,12 @@ def _out(a: Analysis) -> AnalysisOut:
         finished_at=a.finished_at,
         attempts=a.attempts,
         error=a.error,
-        links=Links(self=base, report=f"{base}/report", timeline=f"{base}/timeline.csv"),
+        links=Links(
+            self=base,
+            report=f"{base}/report",
+            report_html=f"{base}/report.html",
+            timeline=f"{base}/timeline.csv",
+        ),
     )
 
 
@@ -241,6 +246,18 @@ def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Repo
     a = _finished(state, owner, analysis_id)
     text = (state.settings.results_dir / a.id / "report.json").read_text(encoding="utf-8")
     return Report.model_validate(json.loads(text))
+
+
+@router.get(
+    "/{analysis_id}/report.html",
+    response_class=HTMLResponse,
+    responses={**ERRORS, **NOT_READY, 200: {"content": {"text/html": {}}}},
+    summary="The report as one self-contained web page (charts, moments, explanations)",
+)
+def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> HTMLResponse:
+    a = _finished(state, owner, analysis_id)
+    text = (state.settings.results_dir / a.id / "report.html").read_text(encoding="utf-8")
+    return HTMLResponse(text)
 
 
 @router.get(

@@ -1,0 +1,115 @@
+"""annotated.mp4: the input video with the live overlay burned in (H.264, plays in browsers).
+
+The analysis keeps, for each analysed frame, where each face was (``GeometryRecorder``, hooked
+into ``pipeline.analyze``); the report gives the finished per-frame signals. A second pass over
+the video then draws every frame with the overlay of the latest analysed frame, so the output
+has the input's frames, size and duration.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from analyzer.config import AnalyzerConfig
+from analyzer.landmarks import FACE_OVAL
+from analyzer.live import LiveFrame, LivePerson, kind_cues
+from analyzer.overlay import draw
+from analyzer.signals.person import Measured
+from analyzer.types import AnalysisReport, FloatArray, PersonDetection
+from analyzer.video import VideoWriter, open_source
+
+
+@dataclass(frozen=True)
+class FaceGeometry:
+    outline_xy: FloatArray
+    eyes_xy: tuple[float, float]
+
+
+class GeometryRecorder:
+    """A ``FrameHook``: keeps each tracked face's outline per analysed frame (36 points)."""
+
+    def __init__(self) -> None:
+        self.faces: dict[tuple[int, int], FaceGeometry] = {}  # (frame number, track key)
+
+    def __call__(self, n: int, found: list[tuple[int, Measured, PersonDetection]]) -> None:
+        for key, _, det in found:
+            if det.face is not None:
+                self.faces[(n, key)] = FaceGeometry(
+                    outline_xy=det.face.landmarks_xy[list(FACE_OVAL)].copy(),
+                    eyes_xy=det.face.eyes_mid_xy,
+                )
+
+
+def overlay_frames(
+    report: AnalysisReport, geometry: GeometryRecorder, cfg: AnalyzerConfig
+) -> tuple[list[float], list[LiveFrame]]:
+    """One LiveFrame per analysed frame, with running share and streak as of that moment."""
+    times = [s.time_s for s in report.people[0].track.samples] if report.people else []
+    frames: list[list[LivePerson]] = [[] for _ in times]
+    for p in report.people:
+        measured = contact = streak = away = 0.0
+        prev_t: float | None = None
+        for n, s in enumerate(p.track.samples):
+            dt = 0.0 if prev_t is None else min(max(s.time_s - prev_t, 0.0), 1.0)
+            prev_t = s.time_s
+            if s.eye_contact is not None:
+                measured += dt
+                contact += dt if s.eye_contact else 0.0
+                streak = streak + dt if s.eye_contact else 0.0
+                away = 0.0 if s.eye_contact else away + dt
+            elif not s.eyes_closed:
+                away += dt
+                streak = 0.0
+            g = geometry.faces.get((n, p.track.key))
+            person = LivePerson(
+                key=p.track.id,
+                face_outline_xy=None if g is None else g.outline_xy,
+                eyes_xy=None if g is None else g.eyes_xy,
+                face_width_px=s.face_width_px,
+                gaze_yaw_deg=s.gaze_yaw_deg,
+                gaze_pitch_deg=s.gaze_pitch_deg,
+                eye_contact=s.eye_contact,
+                eyes_closed=s.eyes_closed,
+                contact_share=contact / measured if measured > 0 else None,
+                measured_s=measured,
+                streak_s=streak,
+                away_s=away,
+                arms_crossed=s.arms_crossed,
+                openness=s.openness,
+                expressiveness=s.expressiveness,
+                smile=s.smile,
+                cues=(),
+            )
+            if s.face_visible or s.arms_crossed is not None:
+                cues = kind_cues(person, cfg.episodes.staring_min_s)
+                frames[n].append(replace(person, cues=cues))
+    return times, [
+        LiveFrame(time_s=t, people=tuple(ps), fps=0.0, latency_ms=0.0)
+        for t, ps in zip(times, frames, strict=True)
+    ]
+
+
+def annotate_video(
+    media: Path,
+    report: AnalysisReport,
+    geometry: GeometryRecorder,
+    out: Path,
+    cfg: AnalyzerConfig,
+) -> None:
+    """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment."""
+    times, live = overlay_frames(report, geometry, cfg)
+    empty = LiveFrame(time_s=0.0, people=(), fps=0.0, latency_ms=0.0)
+    with open_source(media) as src:
+        info = src.info
+        writer = VideoWriter(out, info.width, info.height, info.fps or 30.0)
+        try:
+            for frame in src.frames():
+                i = bisect_right(times, frame.timestamp_ms / 1000.0 + 1e-6) - 1
+                shown = draw(frame.rgb, live[i] if i >= 0 else empty, show_fps=False)
+                writer.write(shown, frame.timestamp_ms)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()

@@ -1,0 +1,120 @@
+"""A coach's progress view: one client's sessions (analyses sharing a label), metric by metric.
+
+GET /v1/clients/{label}/progress (JSON) and /progress.html (one self-contained page of charts).
+Only the caller's own finished analyses are included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from analyzer.progress import SessionPoint, progress, progress_html, trends
+from analyzer.report_schema import Report
+from api.db import Analysis
+from api.deps import OwnerDep, StateDep
+from api.schemas import ErrorOut
+
+router = APIRouter(prefix="/v1/clients", tags=["progress"])
+
+Label = Annotated[str, Path(min_length=1, max_length=100, description="The analyses' label.")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No API key, or an unknown or revoked one."},
+    404: {"model": ErrorOut, "description": "No finished analyses with this label."},
+}
+
+
+class PointOut(BaseModel):
+    analysis_id: str
+    session: str
+    recorded_at: dt.datetime
+    person_id: int
+    position: str
+    eye_contact_ratio: float | None
+    eye_contact_coverage: float
+    attention_ratio: float | None
+    attention_coverage: float
+    expressiveness_score: float | None
+    expressiveness_coverage: float
+    smile_ratio: float | None
+    openness: float | None
+    arms_crossed_ratio: float | None
+    posture_coverage: float
+    nods_per_min: float | None
+    head_coverage: float
+    face_visible_ratio: float
+
+
+class TrendOut(BaseModel):
+    person_id: int
+    metric: str
+    first: float | None
+    last: float | None
+    change: float | None
+    measured_sessions: int
+
+
+class ProgressOut(BaseModel):
+    label: str
+    sessions: int
+    points: list[PointOut]
+    trends: list[TrendOut]
+
+
+def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint], dict[str, str]]:
+    with Session(state.engine) as s:
+        rows = s.exec(
+            select(Analysis)
+            .where(Analysis.owner_id == owner, Analysis.label == label, Analysis.status == "done")
+            .order_by(col(Analysis.created_at))
+        ).all()
+    sessions = []
+    ids: dict[str, str] = {}
+    for a in rows:
+        path = state.settings.results_dir / a.id / "report.json"
+        if not path.is_file():
+            continue
+        report = Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        name = f"{a.input_name} ({a.id[:6]})"  # two uploads of one file stay two sessions
+        ids[name] = a.id
+        sessions.append((name, a.created_at, report))
+    if not sessions:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no finished analyses with this label")
+    return progress(sessions), ids
+
+
+@router.get(
+    "/{label}/progress",
+    response_model=ProgressOut,
+    responses=ERRORS,
+    summary="Each measure across one client's sessions, oldest first",
+)
+def get_progress(label: Label, owner: OwnerDep, state: StateDep) -> ProgressOut:
+    points, ids = _points(state, owner, label)
+    return ProgressOut(
+        label=label,
+        sessions=len(ids),
+        points=[PointOut(analysis_id=ids[p.session], **asdict(p)) for p in points],
+        trends=[
+            TrendOut(person_id=pid, metric=m, **asdict(t))
+            for (pid, m), t in sorted(trends(points).items())
+        ],
+    )
+
+
+@router.get(
+    "/{label}/progress.html",
+    response_class=HTMLResponse,
+    responses={**ERRORS, 200: {"content": {"text/html": {}}}},
+    summary="The same as a page of charts",
+)
+def get_progress_html(label: Label, owner: OwnerDep, state: StateDep) -> HTMLResponse:
+    points, _ = _points(state, owner, label)
+    return HTMLResponse(progress_html(f"Progress - {label}", points))
