@@ -13,6 +13,7 @@ class Layout(str, enum.Enum):
     SINGLE = "single"  # one camera: one or more people in one scene
     SIDE_BY_SIDE = "side-by-side"  # video-call gallery, two tiles left and right
     STACKED = "stacked"  # video-call gallery, two tiles top and bottom
+    PIP = "pip"  # speaker view: one camera fills the picture, the other is a small inset
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,21 @@ class AttentionConfig:
 
 
 @dataclass(frozen=True)
+class PartnerConfig:
+    # A gaze ray within this angle of the partner's head counts as looking at them.
+    partner_tolerance_deg: float = 12.0
+    # Synchrony: windows of this length, stepped by this much, lags up to max_lag_s either way.
+    sync_window_s: float = 5.0
+    sync_step_s: float = 1.0
+    max_lag_s: float = 2.5
+    surrogates: int = 100
+    # A smile answered by the partner's smile within this time is mirrored.
+    mirror_window_s: float = 3.0
+    # Mutual-gaze episodes and moments of connection at least this long.
+    min_moment_s: float = 1.0
+
+
+@dataclass(frozen=True)
 class AnalyzerConfig:
     analysis_fps: float = 10.0
     # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
@@ -105,6 +121,7 @@ class AnalyzerConfig:
     episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    partners: PartnerConfig = field(default_factory=PartnerConfig)
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 120:

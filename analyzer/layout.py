@@ -109,7 +109,70 @@ def detect_layout(frames: Sequence[ImageArray]) -> LayoutResult:
         return LayoutResult(Layout.SIDE_BY_SIDE, _to_regions(side, scale, w, h, transpose=False))
     if stacked_t is not None and side is None:
         return LayoutResult(Layout.STACKED, _to_regions(stacked_t, scale, w, h, transpose=True))
+    inset = _find_inset(grey)
+    if inset is not None and side is None and stacked_t is None:
+        (tile,) = _to_regions((inset,), scale, w, h, transpose=False)
+        return LayoutResult(Layout.PIP, (Region(0, 0, w, h), tile))
     return full
+
+
+INSET_MIN_SCORE = 0.6
+
+
+def _static_edges(grey: Sequence[npt.NDArray[np.float32]]) -> tuple[npt.NDArray[np.float64], ...]:
+    """Edges present in most frames: across columns (ex) and across rows (ey)."""
+    ex = np.percentile(
+        np.stack(
+            [np.pad(np.abs(np.diff(g, axis=1)) > EDGE_STEP, ((0, 0), (1, 0))) for g in grey]
+        ).astype(np.float64),
+        30,
+        axis=0,
+    )
+    ey = np.percentile(
+        np.stack(
+            [np.pad(np.abs(np.diff(g, axis=0)) > EDGE_STEP, ((1, 0), (0, 0))) for g in grey]
+        ).astype(np.float64),
+        30,
+        axis=0,
+    )
+    return ex, ey
+
+
+def _find_inset(grey: Sequence[npt.NDArray[np.float32]]) -> tuple[int, int, int, int] | None:
+    """A small picture-in-picture tile in a corner (speaker view): a rectangle whose two inner
+    edges are straight lines that stay put. Returns (x0, y0, x1, y1) in the grey frames' pixels."""
+    ex, ey = _static_edges(grey)
+    h, w = ex.shape
+    best: tuple[float, tuple[int, int, int, int]] | None = None
+    for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):
+        # bring the candidate corner to the bottom right
+        fx = ex[:, ::-1] if flip_x else ex
+        fy = ey[:, ::-1] if flip_x else ey
+        fx = fx[::-1] if flip_y else fx
+        fy = fy[::-1] if flip_y else fy
+        if flip_x:  # a line "before" column c becomes one "after" it: shift by one
+            fx = np.roll(fx, 1, axis=1)
+        if flip_y:
+            fy = np.roll(fy, 1, axis=0)
+        cs_v = np.vstack([np.zeros((1, w)), np.cumsum(fx, axis=0)])  # down each column
+        cs_h = np.hstack([np.zeros((h, 1)), np.cumsum(fy, axis=1)])  # along each row
+        for x in range(int(0.55 * w), int(0.9 * w), 2):
+            length_h = int(0.8 * (w - x))
+            for y in range(int(0.55 * h), int(0.9 * h), 2):
+                length_v = int(0.8 * (h - y))
+                if length_v < 8 or length_h < 8:
+                    continue
+                sv = (cs_v[y + length_v, x] - cs_v[y, x]) / length_v
+                sh = (cs_h[y, x + length_h] - cs_h[y, x]) / length_h
+                score = min(sv, sh)
+                if score >= INSET_MIN_SCORE and (best is None or score > best[0]):
+                    x0, y0, x1, y1 = x, y, w, h
+                    if flip_x:
+                        x0, x1 = w - x1, w - x0
+                    if flip_y:
+                        y0, y1 = h - y1, h - y0
+                    best = (score, (x0, y0, x1, y1))
+    return None if best is None else best[1]
 
 
 def split_regions(layout: Layout, width: int, height: int) -> tuple[Region, ...]:
@@ -120,6 +183,9 @@ def split_regions(layout: Layout, width: int, height: int) -> tuple[Region, ...]
     if layout == Layout.STACKED:
         half = height // 2
         return (Region(0, 0, width, half), Region(0, half, width, height - half))
+    if layout == Layout.PIP:  # a guess: a quarter-size inset in the bottom-right corner
+        iw, ih = width // 4, height // 4
+        return (Region(0, 0, width, height), Region(width - iw, height - ih, iw, ih))
     return (Region(0, 0, width, height),)
 
 

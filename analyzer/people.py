@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from analyzer.types import FaceObservation, PersonDetection, PoseObservation, Position, Region
+from analyzer.types import (
+    FaceObservation,
+    FloatArray,
+    ImageArray,
+    PersonDetection,
+    PoseObservation,
+    Position,
+    Region,
+)
 
 POSE_NOSE, POSE_L_SHOULDER, POSE_R_SHOULDER = 0, 11, 12
 FACE_NOSE_TIP = 1
@@ -84,8 +93,62 @@ def pair_faces_with_poses(
     return out
 
 
+def merge_duplicate_people(people: list[PersonDetection]) -> list[PersonDetection]:
+    """One person found twice: a body not paired with its face (the body comes from a frame or
+    two earlier and the head moved) whose head crop then finds the same face again. The copy is
+    dropped; its body goes to the first if that has none."""
+    out: list[PersonDetection] = []
+    for p in people:
+        twin = next(
+            (
+                i
+                for i, k in enumerate(out)
+                if p.face is not None
+                and k.face is not None
+                and _iou(p.face.bbox_xyxy, k.face.bbox_xyxy) >= 0.4
+            ),
+            None,
+        )
+        if twin is None:
+            out.append(p)
+        elif out[twin].pose is None and p.pose is not None:
+            out[twin] = replace(out[twin], pose=p.pose)
+    return out
+
+
 def _has_head(p: PoseObservation) -> bool:
     return float(p.presence[POSE_NOSE]) >= 0.5 and float(p.visibility[POSE_NOSE]) >= 0.3
+
+
+APPEARANCE_SAME = 0.3  # Bhattacharyya distance: below this, two looks are the same person
+APPEARANCE_OTHER = 0.4  # above this, clearly someone else, however close they stand
+
+
+def appearance(rgb: ImageArray, face: FaceObservation) -> FloatArray:
+    """A colour signature of a person: hue-saturation histogram of the face, hair and what is
+    just around them (a tile's background travels with its person)."""
+    import cv2
+
+    x0, y0, x1, y1 = face.bbox_xyxy
+    w, h = x1 - x0, y1 - y0
+    img_h, img_w = rgb.shape[:2]
+    xa, xb = int(max(0, x0 - 0.6 * w)), int(min(img_w, x1 + 0.6 * w))
+    ya, yb = int(max(0, y0 - 0.6 * h)), int(min(img_h, y1 + 0.4 * h))
+    patch = np.ascontiguousarray(rgb[ya:yb, xa:xb])
+    if patch.size == 0:
+        return np.zeros(16 * 8, np.float32)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).flatten()
+    total = float(hist.sum())
+    out: FloatArray = (hist / total if total > 0 else hist).astype(np.float32)
+    return out
+
+
+def appearance_distance(a: FloatArray | None, b: FloatArray | None) -> float | None:
+    if a is None or b is None:
+        return None
+    bc = float(np.sum(np.sqrt(np.clip(a, 0, None) * np.clip(b, 0, None))))
+    return math.sqrt(max(0.0, 1.0 - bc))  # Bhattacharyya distance, 0 same .. 1 disjoint
 
 
 @dataclass
@@ -94,17 +157,20 @@ class _Track:
     region: Region
     anchor_xy: tuple[float, float]
     last_time_s: float
+    look: FloatArray | None = None
     xs: list[float] = field(default_factory=list)
     ys: list[float] = field(default_factory=list)
+    regions: Counter[Region] = field(default_factory=Counter)
 
 
 class PersonTracker:
-    """Keeps a stable key per person by matching each frame's people to the nearest known person.
+    """Keeps a stable key per person over the session.
 
-    Matching is within one region (a gallery tile's person stays that tile's person), by the
-    distance between anchor points (the point between the eyes, or the nose of a body without a
-    face), gated at ``max_jump`` of the region's diagonal. A person who leaves and comes back near
-    the same place keeps their key.
+    Each frame's people are matched to known people by position (the distance between anchor
+    points, the point between the eyes, gated at ``max_jump`` of the region's diagonal) and by
+    appearance (a colour signature of face, hair and surroundings). Appearance keeps partners
+    apart when they pass close, and re-identifies a person who comes back somewhere else after
+    leaving the picture, or whose gallery tile changed places with their partner's.
     """
 
     def __init__(self, max_jump: float = 0.25) -> None:
@@ -115,6 +181,27 @@ class PersonTracker:
     def keys(self) -> list[int]:
         return [t.key for t in self._tracks]
 
+    def _cost(self, p: PersonDetection, t: _Track) -> float | None:
+        app = appearance_distance(p.appearance, t.look)
+        diag = math.hypot(p.region.width, p.region.height)
+        d = math.dist(p.anchor_xy, t.anchor_xy) / diag
+        if t.region == p.region and d <= self.max_jump:
+            if app is not None and app > APPEARANCE_OTHER and self._looks_like_another(p, t):
+                return None  # someone else standing where they stood
+            # (a look that changed with nobody else to explain it, e.g. a lamp switched on,
+            # is still the person standing there)
+            return d + (0.5 * app if app is not None else 0.0)
+        if app is not None and app < APPEARANCE_SAME:
+            return 0.5 + app  # the same person, elsewhere: re-identified
+        return None
+
+    def _looks_like_another(self, p: PersonDetection, t: _Track) -> bool:
+        return any(
+            (a := appearance_distance(p.appearance, o.look)) is not None and a < APPEARANCE_SAME
+            for o in self._tracks
+            if o is not t
+        )
+
     def update(self, time_s: float, people: list[PersonDetection]) -> list[int]:
         """The track key of each detection, in the order given."""
         from scipy.optimize import linear_sum_assignment
@@ -123,20 +210,14 @@ class PersonTracker:
         if self._tracks and people:
             cost = np.full((len(people), len(self._tracks)), 1e6)
             for i, p in enumerate(people):
-                diag = math.hypot(p.region.width, p.region.height)
                 for j, t in enumerate(self._tracks):
-                    if t.region != p.region:
-                        continue
-                    d = math.dist(p.anchor_xy, t.anchor_xy) / diag
-                    if d <= self.max_jump:
-                        cost[i, j] = d
+                    c = self._cost(p, t)
+                    if c is not None:
+                        cost[i, j] = c
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] < 1e5:
                     keys[r] = self._tracks[c].key
-                    t = self._tracks[c]
-                    t.anchor_xy = people[r].anchor_xy
-                    t.last_time_s = time_s
         for i, p in enumerate(people):
             if keys[i] < 0:
                 t = _Track(
@@ -149,8 +230,14 @@ class PersonTracker:
                 keys[i] = t.key
         for i, p in enumerate(people):
             t = self._tracks[keys[i]]
+            t.anchor_xy = p.anchor_xy
+            t.region = p.region
+            t.last_time_s = time_s
             t.xs.append(p.anchor_xy[0])
             t.ys.append(p.anchor_xy[1])
+            t.regions[p.region] += 1
+            if p.appearance is not None:
+                t.look = p.appearance if t.look is None else 0.9 * t.look + 0.1 * p.appearance
         return keys
 
     def median_anchor(self, key: int) -> tuple[float, float]:
@@ -158,19 +245,28 @@ class PersonTracker:
         return (float(np.median(t.xs)), float(np.median(t.ys)))
 
     def region(self, key: int) -> Region:
-        return self._tracks[key].region
+        """The region (gallery tile) the person was seen in most."""
+        t = self._tracks[key]
+        return t.regions.most_common(1)[0][0] if t.regions else t.region
 
 
 def positions(
     anchors: list[tuple[float, float]], regions: list[Region], gallery: str | None
 ) -> tuple[list[int], list[Position]]:
-    """Order people left to right (top to bottom for stacked tiles) and name their positions.
+    """Order people left to right (top to bottom for stacked tiles; the main picture before the
+    inset for a speaker view) and name their positions.
 
     Returns (order, positions): ``order[i]`` is the index into ``anchors`` of the i-th person.
     """
     n = len(anchors)
     if n == 0:
         return [], []
+    if gallery == "pip":  # the main picture's people (left to right), then the inset's
+        area = {r: r.width * r.height for r in regions}
+        biggest = max(area.values())
+        order = sorted(range(n), key=lambda i: (area[regions[i]] < biggest, anchors[i][0]))
+        names = [Position.INSET if area[regions[i]] < biggest else Position.CENTER for i in order]
+        return order, names
     if gallery == "stacked":
         order = sorted(range(n), key=lambda i: (regions[i].y, anchors[i][1]))
     else:

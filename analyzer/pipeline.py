@@ -17,10 +17,13 @@ from analyzer.errors import NoPersonError
 from analyzer.landmarks import ModelPaths, SceneLandmarker, head_crop_box, mediapipe_version
 from analyzer.layout import LayoutResult, detect_layout, split_regions
 from analyzer.metrics import person_metrics
+from analyzer.partners import PartnerReport, analyse_partners
 from analyzer.people import (
     PersonTracker,
+    appearance,
     dedupe_faces,
     dedupe_poses,
+    merge_duplicate_people,
     pair_faces_with_poses,
     positions,
 )
@@ -98,10 +101,24 @@ class SessionAnalyzer:
         if not self.landmarker.video and self._pending_poses is not None:
             self._held_poses = tuple(self._pending_poses.result())
             self._pending_poses = None
-        faces = dedupe_faces(faces_found)
-        poses = dedupe_poses(self._held_poses)
+        regions = self.landmarker.regions
+        # a speaker view's main picture also shows the inset: a face or body found there in the
+        # main region belongs to the inset's person, who is measured in the inset itself
+        faces = [
+            f for f in dedupe_faces(faces_found) if home_region(regions, f.eyes_mid_xy) == f.region
+        ]
+        poses = [
+            p
+            for p in dedupe_poses(self._held_poses)
+            if home_region(regions, (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1])))
+            == p.region
+        ]
         people = pair_faces_with_poses(faces, poses)
-        people = [self._find_small_face(frame.rgb, p) for p in people]
+        people = merge_duplicate_people([self._find_small_face(frame.rgb, p) for p in people])
+        people = [
+            p if p.face is None else replace(p, appearance=appearance(frame.rgb, p.face))
+            for p in people
+        ]
         time_s = frame.timestamp_ms / 1000.0
         keys = self.tracker.update(time_s, people)
         self.times_s.append(time_s)
@@ -167,12 +184,15 @@ def prescan(source: FrameSource, models: ModelPaths, cfg: AnalyzerConfig) -> Sce
     frames = spread_frames(source, PRESCAN_FRAMES)
     if not frames:
         return SceneSetup(Layout.SINGLE, (full,), cfg.max_people or 1)
-    scenes = _look(frames, full, models, cfg)
     single = LayoutResult(Layout.SINGLE, (full,))
+    whole = _look(frames, (full,), models, cfg)
+    scenes = whole
     if cfg.layout == Layout.AUTO:
         found = detect_layout(frames) if info.kind == SourceKind.VIDEO else single
-        if found.layout != Layout.SINGLE and not gallery_fits(found.regions, scenes):
-            found = single  # a face across the seam, or a tile without a face: one scene
+        if found.layout != Layout.SINGLE:
+            scenes = _look(frames, found.regions, models, cfg)  # small tiles need their own look
+            if not gallery_fits(found.regions, scenes, whole):
+                found, scenes = single, whole  # a face across a seam, or a tile without one
     elif cfg.layout == Layout.SINGLE:
         found = single
     else:
@@ -183,12 +203,17 @@ def prescan(source: FrameSource, models: ModelPaths, cfg: AnalyzerConfig) -> Sce
             else split_regions(cfg.layout, info.width, info.height)
         )
         found = LayoutResult(cfg.layout, regions)
+        scenes = _look(frames, found.regions, models, cfg)
+    regions = found.regions
     counts = [
         max(
-            max(sum(r.contains(*f.eyes_mid_xy) for f in faces), sum(r.contains(*p) for p in noses))
+            max(
+                sum(home_region(regions, f.eyes_mid_xy) == r for f in faces),
+                sum(home_region(regions, p) == r for p in noses),
+            )
             for faces, noses in scenes
         )
-        for r in found.regions
+        for r in regions
     ]
     people = cfg.max_people or max(1, min(MAX_PEOPLE_PER_REGION, max(counts)))
     return SceneSetup(found.layout, found.regions, people)
@@ -198,13 +223,17 @@ Scene = tuple[list[FaceObservation], list[tuple[float, float]]]
 
 
 def _look(
-    frames: list[ImageArray], full: Region, models: ModelPaths, cfg: AnalyzerConfig
+    frames: list[ImageArray],
+    regions: tuple[Region, ...],
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
 ) -> list[Scene]:
-    """Faces and body positions (noses) in each frame, found on the whole frame."""
+    """Faces and body positions (noses) in each frame, looked for in each region (a face found
+    in the main picture but inside an inset belongs to the inset and is left out)."""
     out: list[Scene] = []
     with SceneLandmarker(
         models,
-        (full,),
+        regions,
         video=False,
         faces_per_region=MAX_PEOPLE_PER_REGION,
         poses_per_region=MAX_PEOPLE_PER_REGION,
@@ -213,26 +242,44 @@ def _look(
         for i, rgb in enumerate(frames):
             obs = lm.observe(Frame(index=i, timestamp_ms=i, rgb=rgb))
             noses = [
-                (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
+                nose
                 for p in dedupe_poses(obs.poses)
+                if home_region(
+                    regions, nose := (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
+                )
+                == p.region
             ]
-            out.append((dedupe_faces(obs.faces), noses))
+            faces = [
+                f
+                for f in dedupe_faces(obs.faces)
+                if home_region(regions, f.eyes_mid_xy) == f.region
+            ]
+            out.append((faces, noses))
     return out
 
 
-def gallery_fits(regions: tuple[Region, ...], scenes: list[Scene]) -> bool:
-    """Every tile shows a face in at least half the frames, and no face lies across a seam."""
+def home_region(regions: tuple[Region, ...], xy: tuple[float, float]) -> Region | None:
+    """The region a point belongs to: the smallest that contains it (a speaker view's inset lies
+    inside the main picture, and a face there belongs to the inset)."""
+    inside = [r for r in regions if r.contains(*xy)]
+    return min(inside, key=lambda r: r.width * r.height) if inside else None
+
+
+def gallery_fits(regions: tuple[Region, ...], scenes: list[Scene], whole: list[Scene]) -> bool:
+    """Every tile shows a face in at least half the frames (``scenes``: looked for tile by tile),
+    and no face lies across a seam (``whole``: looked for on the whole frame)."""
     for region in regions:
-        with_face = sum(any(region.contains(*f.eyes_mid_xy) for f in faces) for faces, _ in scenes)
+        with_face = sum(
+            any(home_region(regions, f.eyes_mid_xy) == region for f in faces) for faces, _ in scenes
+        )
         if with_face * 2 < len(scenes):
             return False
-    for faces, _ in scenes:
+    for faces, _ in whole:
         for f in faces:
             x0, y0, x1, y1 = f.bbox_xyxy
-            home = [r for r in regions if r.contains(*f.eyes_mid_xy)]
-            if not home:
+            r = home_region(regions, f.eyes_mid_xy)
+            if r is None:
                 continue
-            r = home[0]
             inside_w = min(x1, r.x + r.width) - max(x0, r.x)
             inside_h = min(y1, r.y + r.height) - max(y0, r.y)
             if inside_w < 0.85 * (x1 - x0) or inside_h < 0.85 * (y1 - y0):
@@ -276,6 +323,26 @@ def analyze(
     return session_report(session, info, setup, warnings, cfg)
 
 
+def pair_report(
+    people: list[PersonReport], layout: Layout, cfg: AnalyzerConfig, rate_fps: float
+) -> PartnerReport | None:
+    """Partners: the two people seen most, when there are at least two (None otherwise)."""
+    if len(people) < 2:
+        return None
+    two = sorted(people, key=lambda p: -p.metrics.face_visible_ratio)[:2]
+    a, b = sorted(two, key=lambda p: p.track.id)
+    return analyse_partners(
+        a.track.samples,
+        b.track.samples,
+        (a.track.id, b.track.id),
+        same_room=layout == Layout.SINGLE,
+        cfg=cfg.partners,
+        analysis_fps=rate_fps,
+        smile_threshold=cfg.expression.smile_threshold,
+        bridge_gap_s=cfg.episodes.bridge_gap_s,
+    )
+
+
 def session_report(
     session: SessionAnalyzer,
     info: VideoInfo,
@@ -288,7 +355,11 @@ def session_report(
     """The report of a finished session (batch or live: a live session reports the rate it
     actually analysed at, since it drops frames to keep up)."""
     warnings = list(warnings)
-    gallery = {Layout.SIDE_BY_SIDE: "side-by-side", Layout.STACKED: "stacked"}.get(setup.layout)
+    gallery = {
+        Layout.SIDE_BY_SIDE: "side-by-side",
+        Layout.STACKED: "stacked",
+        Layout.PIP: "pip",
+    }.get(setup.layout)
     tracks, dropped = session.tracks(gallery)
     if not tracks:
         raise NoPersonError(
@@ -319,6 +390,9 @@ def session_report(
             )
     return AnalysisReport(
         video=info,
+        partners=pair_report(
+            people, setup.layout, cfg, session.rate_fps() if live else cfg.analysis_fps
+        ),
         frames_analyzed=len(session.times_s),
         analysis_fps=session.rate_fps() if live else cfg.analysis_fps,
         layout=setup.layout.value,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pydantic
 
 from analyzer.errors import InputError
-from analyzer.report_schema import SCHEMA_VERSION, Report
+from analyzer.report_schema import READABLE_VERSIONS, Report
 
 Session = tuple[str, datetime, Report]  # name, when it was recorded, its report.json
 LOW_COVERAGE = 0.25  # below this share of the session a value stands on little: drawn hollow
@@ -201,10 +201,10 @@ def _load_report(path: Path) -> Report:
     if not isinstance(data, dict):
         raise InputError(f"{file}: not a Presence report (expected a JSON object)")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise InputError(
             f"{file}: report schema_version {version!r} is not supported "
-            f"(expected {SCHEMA_VERSION!r})"
+            f"(expected one of {', '.join(READABLE_VERSIONS)})"
         )
     try:
         return Report.model_validate(data)

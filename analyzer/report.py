@@ -15,18 +15,23 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from analyzer.errors import OutputError
+from analyzer.partners import PartnerReport, Synchrony
 from analyzer.report_schema import (
     AttentionModel,
     BoutsModel,
+    ConnectionMomentModel,
     EpisodeModel,
     ExpressivenessModel,
     EyeContactModel,
     GeneratorModel,
     HeadModel,
     LayoutModel,
+    MirroringModel,
+    PartnersModel,
     PersonModel,
     PostureModel,
     Report,
+    SynchronyModel,
     TileModel,
     VideoModel,
 )
@@ -132,6 +137,46 @@ def to_model(report: AnalysisReport) -> Report:
         people=[_person(p, gallery) for p in report.people],
         settings=dict(report.settings),
         warnings=list(report.warnings),
+        partners=None if report.partners is None else _partners(report.partners),
+    )
+
+
+def _sync(s: Synchrony) -> SynchronyModel:
+    return SynchronyModel(
+        score=s.score,
+        surrogate_mean=s.surrogate_mean,
+        surrogate_p95=s.surrogate_p95,
+        above_chance=s.above_chance,
+        lead_lag_s=s.lead_lag_s,
+        windows=s.windows,
+    )
+
+
+def _partners(p: PartnerReport) -> PartnersModel:
+    return PartnersModel(
+        people=list(p.ids),
+        same_room=p.same_room,
+        looking_at_partner=list(p.looking_at_partner),
+        mutual_gaze_ratio=p.mutual_gaze_ratio,
+        mutual_gaze_coverage=p.mutual_gaze_coverage,
+        mutual_gaze_episodes=_episodes(p.mutual_gaze_episodes),
+        head_synchrony=_sync(p.head_synchrony),
+        expression_synchrony=_sync(p.expression_synchrony),
+        mirroring=[
+            MirroringModel(
+                person=m.person_id,
+                smiles=m.smiles,
+                answered=m.answered,
+                answered_by_chance=m.answered_by_chance,
+            )
+            for m in p.mirroring
+        ],
+        moments_of_connection=[
+            ConnectionMomentModel(
+                start_s=m.start_s, end_s=m.end_s, score=m.score, reasons=list(m.reasons)
+            )
+            for m in p.moments
+        ],
     )
 
 
@@ -252,8 +297,36 @@ def summary(report: AnalysisReport) -> str:
     for p in report.people:
         line = _still_line(p, smile_threshold) if still else _session_line(p)
         lines.append(f"Person {p.track.id} ({p.track.position.value}): " + line)
+    if report.partners is not None:
+        lines.append(_partners_line(report.partners))
     lines.extend(f"note: {w}" for w in report.warnings)
     return "\n".join(lines)
+
+
+def _partners_line(p: PartnerReport) -> str:
+    a, b = p.ids
+    where = "looked at each other" if p.same_room else "both looked into their cameras"
+    parts = [f"Together (persons {a} and {b}):"]
+    if p.mutual_gaze_ratio is None:
+        parts.append("mutual gaze not measurable;")
+    else:
+        parts.append(f"{where} {p.mutual_gaze_ratio:.0%} of the time both were measured;")
+    hs = p.head_synchrony
+    if hs.above_chance:
+        lead = hs.lead_lag_s or 0.0
+        who = (
+            f"person {a} leading by {lead:.1f} s"
+            if lead > 0
+            else (f"person {b} leading by {-lead:.1f} s" if lead < 0 else "neither leading")
+        )
+        parts.append(f"head movements in sync beyond chance ({who});")
+    elif hs.score is not None:
+        parts.append("head movements not in sync beyond chance;")
+    answered = sum(m.answered for m in p.mirroring)
+    chance = sum(m.answered_by_chance for m in p.mirroring)
+    parts.append(f"{answered} smile(s) answered by a smile (about {chance:.0f} by chance);")
+    parts.append(f"{len(p.moments)} moment(s) of connection.")
+    return " ".join(parts)
 
 
 def _still_line(p: PersonReport, smile_threshold: float) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from analyzer.config import AnalyzerConfig
 from analyzer.metrics import frame_durations, person_nods, runs
+from analyzer.partners import Synchrony
 from analyzer.thumbnails import crop_around, frames_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
 
@@ -54,11 +55,23 @@ def moments(report: AnalysisReport, cfg: AnalyzerConfig) -> list[Moment]:
     return sorted(out, key=lambda mo: (mo.start_s, mo.person_id))
 
 
+def connection_moments_as_moments(report: AnalysisReport) -> list[Moment]:
+    """Each moment of connection as one Moment per partner (for their pictures)."""
+    if report.partners is None:
+        return []
+    return [
+        Moment(pid, "connection", m.start_s, m.end_s)
+        for m in report.partners.moments[:10]
+        for pid in report.partners.ids
+    ]
+
+
 def moment_thumbnails(
     media: Path, report: AnalysisReport, items: Sequence[Moment], limit: int = 40
 ) -> dict[tuple[int, str, float], str]:
-    """A picture of the person at the start of each moment (the first ``limit`` moments)."""
-    items = list(items)[:limit]
+    """A picture of the person at the start of each moment (the first ``limit`` moments, and
+    both partners in each moment of connection)."""
+    items = list(items)[:limit] + connection_moments_as_moments(report)
     when = {mo.key: mo.start_s + min(0.5, (mo.end_s - mo.start_s) / 2) for mo in items}
     frames = frames_at(media, list(when.values()))
     by_id = {p.track.id: p for p in report.people}
@@ -256,6 +269,78 @@ def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
     )
 
 
+def _sync_text(name: str, s: Synchrony, ids: tuple[int, int]) -> str:
+    if s.score is None:
+        return f"{name}: not enough of the session to tell (it needs about 10 s of both)."
+    if not s.above_chance:
+        return (
+            f"{name}: no more in step than chance would give (strength {s.score:.2f}, "
+            f"chance level {s.surrogate_mean:.2f})."
+        )
+    lead = s.lead_lag_s or 0.0
+    who = (
+        "neither led"
+        if abs(lead) < 0.1
+        else f"person {ids[0]} tended to lead by {lead:.1f} s"
+        if lead > 0
+        else f"person {ids[1]} tended to lead by {-lead:.1f} s"
+    )
+    return (
+        f"{name}: in step beyond chance (strength {s.score:.2f} against {s.surrogate_mean:.2f} "
+        f"by chance); {who}."
+    )
+
+
+def _together(report: AnalysisReport, thumbnails: Mapping[tuple[int, str, float], str]) -> str:
+    p = report.partners
+    assert p is not None
+    a, b = p.ids
+    if p.mutual_gaze_ratio is None:
+        gaze = "We could not measure where both were looking at the same time."
+    elif p.same_room:
+        gaze = (
+            f"You looked at each other {p.mutual_gaze_ratio:.0%} of the time both of you "
+            f"could be measured ({p.mutual_gaze_coverage:.0%} of the session)."
+        )
+    else:
+        gaze = (
+            f"You both looked into your cameras at the same time {p.mutual_gaze_ratio:.0%} "
+            f"of the time both could be measured: that is how eye contact feels on a call."
+        )
+    mirror = "; ".join(
+        f"Person {m.person_id} smiled {m.smiles} time(s), {m.answered} answered by a smile "
+        f"(about {m.answered_by_chance:.0f} would be by chance)"
+        for m in p.mirroring
+    )
+    items = [
+        f"<li>{html.escape(gaze)}</li>",
+        f"<li>{html.escape(_sync_text('Head movement', p.head_synchrony, p.ids))}</li>",
+        f"<li>{html.escape(_sync_text('Expressiveness', p.expression_synchrony, p.ids))}</li>",
+        f"<li>{html.escape(mirror)}.</li>",
+    ]
+    rows = []
+    for m in p.moments[:10]:
+        pics = "".join(
+            f"<img alt='' src='{thumbnails[(pid, 'connection', m.start_s)]}'>"
+            for pid in (a, b)
+            if (pid, "connection", m.start_s) in thumbnails
+        )
+        rows.append(
+            f"<tr><td><div class='pair'>{pics}</div></td><td>{_fmt_time(m.start_s)} - "
+            f"{_fmt_time(m.end_s)}</td><td>{html.escape(', '.join(m.reasons))}</td></tr>"
+        )
+    moments_html = (
+        "<table><tr><th></th><th>When</th><th>What</th></tr>" + "".join(rows) + "</table>"
+        if rows
+        else "<p class='note'>No moment where both were engaged and warm at once for a "
+        "second or more. That says little on its own: short or quiet calls often have none.</p>"
+    )
+    return (
+        f"<h3 id='together'>Together</h3><div class='panel' style='padding:12px 16px'><ul>"
+        f"{''.join(items)}</ul></div><h3>Moments of connection</h3>{moments_html}"
+    )
+
+
 EXPLANATIONS = """
 <dl>
 <dt>Eye contact</dt><dd>Looking into the camera lens, which is what the other person sees as
@@ -275,6 +360,11 @@ they often are not, and then nothing is guessed. Crossed arms can mean comfort o
 as closing off.</dd>
 <dt>Nods</dt><dd>A dip of the head that comes back within a second and a half. Small or slow
 nods are missed.</dd>
+<dt>Together</dt><dd>Looking at each other (one room) or both into your cameras (a call) at
+the same time; moving your heads and faces in step more than chance would (two unrelated
+recordings side by side give the chance level); a smile answered by a smile within three
+seconds. Moments of connection are where both were engaged and warm at once. In step is not
+the same as in tune, and a quiet, still moment can be close too.</dd>
 <dt>What none of this can tell</dt><dd>How anyone felt, or what a moment meant between you.
 These are signals to notice and talk about, not a score of a person.</dd>
 </dl>
@@ -302,6 +392,7 @@ td, th { text-align: left; padding: 6px 10px; border-bottom: 1px solid #eee;
          vertical-align: middle; }
 th { font-size: .85rem; color: #555; font-weight: 600; }
 td img { width: 80px; height: 80px; object-fit: cover; border-radius: 6px; display: block; }
+.pair { display: flex; gap: 6px; }
 .warn { background: #fff6e5; border-left: 4px solid #d99520; padding: 8px 12px;
         border-radius: 8px; }
 dl dt { font-weight: 600; margin-top: 10px; } dl dd { margin: 2px 0 0 0; color: #333; }
@@ -369,6 +460,8 @@ def render_html(
                 "<p class='note'>Nothing stood out: no long look-aways, held gazes, "
                 "looking down or crossed arms.</p>"
             )
+    if report.partners is not None and not still:
+        parts.append(_together(report, thumbnails))
     parts.append(f"<h3>What the measures mean, and what they cannot tell</h3>{EXPLANATIONS}")
     parts.append(
         "</main><footer class='note'>Numbers are estimates from ordinary video; "

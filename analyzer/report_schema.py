@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
+# Versions a reader of this code accepts (minor versions only add fields, which default).
+READABLE_VERSIONS = ("1.1", "1.2")
 
 
 class _Model(BaseModel):
@@ -94,7 +96,7 @@ class TileModel(_Model):
 
 class PersonModel(_Model):
     id: int = Field(description="1 for the leftmost (or topmost) person, then onward.")
-    position: Literal["left", "right", "top", "bottom", "center"]
+    position: Literal["left", "right", "top", "bottom", "center", "inset"]
     tile: TileModel | None = Field(description="The gallery tile this person is in, if any.")
     face_visible_ratio: float
     eye_contact: EyeContactModel
@@ -118,8 +120,65 @@ class VideoModel(_Model):
 
 
 class LayoutModel(_Model):
-    kind: Literal["single", "side-by-side", "stacked"]
+    kind: Literal["single", "side-by-side", "stacked", "pip"]
     tiles: list[TileModel]
+
+
+class SynchronyModel(_Model):
+    score: float | None = Field(
+        description="Mean over windows of the best lagged correlation between the partners' "
+        "signals (-1 to 1); null if too short or too little movement."
+    )
+    surrogate_mean: float | None = Field(
+        description="The same for pairs with one partner's segments shuffled: chance level."
+    )
+    surrogate_p95: float | None
+    above_chance: bool | None = Field(description="score above the surrogates' 95th percentile.")
+    lead_lag_s: float | None = Field(
+        description="Lag of the strongest correlation: positive when person 1 leads (person 2 "
+        "follows that many seconds later)."
+    )
+    windows: int
+
+
+class MirroringModel(_Model):
+    person: int
+    smiles: int = Field(description="Smiles this person started.")
+    answered: int = Field(
+        description="Of those, answered by the partner's smile within mirror_window_s."
+    )
+    answered_by_chance: float = Field(
+        description=(
+            "How many of this person's smiles a partner smiling as often, at random times, "
+            "would answer within the window. Mirroring means `answered` well above this."
+        )
+    )
+
+
+class ConnectionMomentModel(_Model):
+    start_s: float
+    end_s: float
+    score: float = Field(description="Length weighted by shared warmth; higher first.")
+    reasons: list[str]
+
+
+class PartnersModel(_Model):
+    people: list[int] = Field(description="The two partners' ids.")
+    same_room: bool = Field(description="One camera, one room (true), or a call's gallery.")
+    looking_at_partner: list[float | None] = Field(
+        description="Per partner, share of measured time their gaze was on the other's head "
+        "(one room only; null on a call)."
+    )
+    mutual_gaze_ratio: float | None = Field(
+        description="Share of the time both were measured that they looked at each other (one "
+        "room) or both into their own cameras (a call)."
+    )
+    mutual_gaze_coverage: float
+    mutual_gaze_episodes: list[EpisodeModel]
+    head_synchrony: SynchronyModel
+    expression_synchrony: SynchronyModel
+    mirroring: list[MirroringModel]
+    moments_of_connection: list[ConnectionMomentModel]
 
 
 class GeneratorModel(_Model):
@@ -129,13 +188,16 @@ class GeneratorModel(_Model):
 
 
 class Report(_Model):
-    schema_version: Literal["1.1"] = "1.1"
+    schema_version: Literal["1.1", "1.2"] = "1.2"
     generator: GeneratorModel
     video: VideoModel
     layout: LayoutModel
     people: list[PersonModel]
     settings: dict[str, object]
     warnings: list[str]
+    partners: PartnersModel | None = Field(
+        default=None, description="Two people together (added in 1.2); null with one person."
+    )
 
 
 if __name__ == "__main__":

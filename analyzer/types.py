@@ -11,11 +11,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from analyzer.attention import ScreenTarget
+
+if TYPE_CHECKING:
+    from analyzer.partners import PartnerReport
 
 FloatArray = npt.NDArray[np.float32]
 DoubleArray = npt.NDArray[np.float64]
@@ -177,6 +181,7 @@ class PersonDetection:
     pose: PoseObservation | None
     anchor_xy: tuple[float, float]
     region: Region
+    appearance: FloatArray | None = None  # colour signature (people.appearance)
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,8 @@ class PersonSample:
     anchor_xy: tuple[float, float] | None = None
     face_width_px: float | None = None
     on_screen: bool | None = None  # looking at the learned screen target (see attention.py)
+    head_xyz_cm: tuple[float, float, float] | None = None  # in its camera's space
+    gaze_xyz: tuple[float, float, float] | None = None  # unit vector, camera space
 
 
 @dataclass(frozen=True)
@@ -278,6 +285,7 @@ class Position(str, enum.Enum):
     TOP = "top"
     BOTTOM = "bottom"
     CENTER = "center"
+    INSET = "inset"  # the small picture of a speaker view
 
 
 @dataclass(frozen=True)
@@ -309,3 +317,4 @@ class AnalysisReport:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     settings: Mapping[str, object] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=dict)
+    partners: PartnerReport | None = None

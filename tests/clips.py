@@ -75,3 +75,99 @@ def write_y4m(src: Path, dest: Path, *, size: int, fps: int, seconds: float) -> 
         for packet in stream.encode():
             out.mux(packet)
     return dest
+
+
+def compose_gallery(
+    left: Path,
+    right: Path,
+    dest: Path,
+    *,
+    right_delay_s: float = 0.0,
+    side: int = 480,
+    seconds: float | None = None,
+    swap_at_s: float | None = None,
+    gap: int = 8,
+) -> Path:
+    """A two-tile 'video call' made from two real clips side by side (H.264, 25 fps), with a
+    ``gap``-pixel dark strip between the tiles as call apps draw.
+
+    ``right_delay_s``: the right tile shows its clip that much later (its first frame held
+    before). ``swap_at_s``: from then on the tiles change places, as calls reorder tiles."""
+    import cv2
+
+    def load(path: Path) -> list[tuple[float, np.ndarray]]:
+        with av.open(str(path)) as c:
+            return [
+                (float(f.time or 0.0), cv2.resize(f.to_ndarray(format="rgb24"), (side, side)))
+                for f in c.decode(video=0)
+            ]
+
+    a, b = load(left), load(right)
+    duration = min(a[-1][0], b[-1][0] + right_delay_s)
+    if seconds is not None:
+        duration = min(duration, seconds)
+
+    def at(frames: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
+        best = frames[0][1]
+        for ft, img in frames:
+            if ft > t + 1e-6:
+                break
+            best = img
+        return best
+
+    fps = 25
+    out = []
+    for k in range(int(duration * fps)):
+        t = k / fps
+        la, rb = at(a, t), at(b, t - right_delay_s)
+        if swap_at_s is not None and t >= swap_at_s:
+            la, rb = rb, la
+        strip = np.full((side, gap, 3), 24, np.uint8)
+        out.append(np.concatenate([la, strip, rb], axis=1))
+    return write_clip(dest, out, fps=fps)
+
+
+def compose_speaker_view(
+    main: Path,
+    inset: Path,
+    dest: Path,
+    *,
+    seconds: float,
+    size: tuple[int, int] = (960, 540),
+    inset_frac: float = 0.28,
+) -> Path:
+    """A 'speaker view': one clip fills the picture, the other is a small framed inset in the
+    bottom-right corner (H.264, 25 fps)."""
+    import cv2
+
+    w, h = size
+    iw = int(w * inset_frac)
+    ih = int(iw * 0.75)
+    margin = 16
+
+    def load(path: Path, wh: tuple[int, int]) -> list[tuple[float, np.ndarray]]:
+        with av.open(str(path)) as c:
+            return [
+                (float(f.time or 0.0), cv2.resize(f.to_ndarray(format="rgb24"), wh))
+                for f in c.decode(video=0)
+            ]
+
+    big, small = load(main, (w, h)), load(inset, (iw, ih))
+
+    def at(frames: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
+        best = frames[0][1]
+        for ft, img in frames:
+            if ft > t + 1e-6:
+                break
+            best = img
+        return best
+
+    out = []
+    for k in range(int(min(seconds, big[-1][0], small[-1][0]) * 25)):
+        t = k / 25
+        frame = at(big, t).copy()
+        x0, y0 = w - iw - margin, h - ih - margin
+        frame[y0 - 2 : y0 + ih + 2, x0 - 2 : x0 + iw + 2] = 255  # the tile's white frame
+        frame[y0 : y0 + ih, x0 : x0 + iw] = at(small, t)
+        out.append(frame)
+    return write_clip(dest, out, fps=25)

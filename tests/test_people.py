@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from analyzer.people import PersonTracker, dedupe_poses, pair_faces_with_poses, positions
+import numpy as np
+
+from analyzer.people import (
+    PersonTracker,
+    appearance_distance,
+    dedupe_poses,
+    merge_duplicate_people,
+    pair_faces_with_poses,
+    positions,
+)
 from analyzer.types import PersonDetection, Position, Region
 from tests.builders import FRAME, NOSE, face, pose, upper_body
 
@@ -37,6 +46,18 @@ def test_duplicate_bodies_are_dropped() -> None:
     assert [id(p) for p in dedupe_poses((b, a, c))] == [id(a), id(c)]
 
 
+def test_a_face_found_twice_is_one_person() -> None:
+    # a body left unpaired (it lags the moving head) finds the same face again in its head crop
+    seen = PersonDetection(face(center=(300, 118)), None, (300.0, 118.0), FRAME)
+    body = pose(_body_at(360))
+    again = PersonDetection(face(center=(303, 120)), body, (303.0, 120.0), FRAME)
+    other = PersonDetection(face(center=(520, 118)), None, (520.0, 118.0), FRAME)
+    merged = merge_duplicate_people([seen, again, other])
+    assert len(merged) == 2
+    assert merged[0].face is seen.face and merged[0].pose is body  # the body joins the first
+    assert merged[1] is other
+
+
 def _det(x: float, region: Region = FRAME) -> PersonDetection:
     return PersonDetection(face=None, pose=None, anchor_xy=(x, 200.0), region=region)
 
@@ -67,3 +88,40 @@ def test_positions_left_to_right_and_stacked() -> None:
     order, names = positions([(300, 300), (310, 100)], [bottom, top], "stacked")
     assert order == [1, 0] and names == [Position.TOP, Position.BOTTOM]
     assert positions([(1, 1)], [FRAME], None)[1] == [Position.CENTER]
+
+
+def _look(bin_: int) -> np.ndarray:
+    h = np.full(128, 0.2 / 127, np.float32)
+    h[bin_] = 0.8  # most of the colour in one hue-saturation bin
+    return h
+
+
+def _seen(x: float, look: np.ndarray, region: Region = FRAME) -> PersonDetection:
+    return PersonDetection(None, None, (x, 200.0), region, appearance=look)
+
+
+def test_appearance_follows_partners_when_tiles_swap() -> None:
+    left, right = Region(0, 0, 320, 480), Region(320, 0, 320, 480)
+    red, blue = _look(3), _look(90)
+    tr = PersonTracker()
+    k1 = tr.update(0.0, [_seen(160, red, left), _seen(480, blue, right)])
+    for i in range(1, 5):
+        tr.update(0.1 * i, [_seen(160, red, left), _seen(480, blue, right)])
+    swapped = tr.update(1.0, [_seen(160, blue, left), _seen(480, red, right)])
+    assert swapped == [k1[1], k1[0]]
+    assert appearance_distance(red, blue) is not None and appearance_distance(red, blue) > 0.4
+
+
+def test_a_changed_look_alone_is_still_the_same_person() -> None:
+    # the light changes: the only person there looks different, and nobody else looks like that
+    tr = PersonTracker()
+    k1 = tr.update(0.0, [_seen(300, _look(3))])
+    assert tr.update(0.1, [_seen(305, _look(90))]) == k1
+
+
+def test_someone_else_stepping_into_a_place_is_not_its_owner() -> None:
+    red, blue = _look(3), _look(90)
+    tr = PersonTracker()
+    k1 = tr.update(0.0, [_seen(150, red), _seen(500, blue)])
+    # red leaves; blue steps into red's place
+    assert tr.update(2.0, [_seen(160, blue)]) == [k1[1]]

@@ -143,5 +143,29 @@ def gaze(face: FaceObservation, cfg: GazeConfig) -> Gaze | None:
     return direction_angles(gaze_vector(face.rotation, eye_rotation(face, cfg)))
 
 
+FACE_HEIGHT_CM = 17.0  # forehead (mesh point 10) to chin (152), an adult average
+
+
+def head_position_cm(face: FaceObservation) -> DoubleArray:
+    """Where the head (between the eyes) is in its camera's space, in cm, from the face's height
+    in the picture (a pinhole estimate: about 10-20% off for an unusually sized face)."""
+    h_px = float(np.linalg.norm(face.landmarks_xy[10] - face.landmarks_xy[152]))
+    ray = face.camera.ray(*face.eyes_mid_xy)
+    depth_cm = face.camera.focal_px * FACE_HEIGHT_CM / max(h_px, 1.0)
+    out: DoubleArray = ray * (depth_cm / max(-float(ray[2]), 1e-6))
+    return out
+
+
+def gaze_in_camera(face: FaceObservation, g: Gaze) -> DoubleArray:
+    """The gaze as a unit vector in camera space (x right, y up, z toward the viewer)."""
+    from analyzer.landmarks import rotation_between
+
+    y, p = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
+    view = np.array([math.sin(y) * math.cos(p), math.sin(p), math.cos(y) * math.cos(p)])
+    toward = -face.camera.ray(*face.eyes_mid_xy)
+    out: DoubleArray = rotation_between(np.array([0.0, 0.0, 1.0]), toward) @ view
+    return out
+
+
 def is_eye_contact(g: Gaze, cfg: GazeConfig) -> bool:
     return g.off_axis_deg <= cfg.eye_contact_tolerance_deg

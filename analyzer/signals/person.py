@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from analyzer.config import AnalyzerConfig
 from analyzer.signals import expression, gaze, posture
 from analyzer.signals.head import head_pose
-from analyzer.types import FloatArray, PersonDetection, PersonSample
+from analyzer.types import DoubleArray, FloatArray, PersonDetection, PersonSample
 
 # With the eyes shut (or the lids lowered over a phone) a head tilted down this far counts as
 # looking down even though the gaze cannot be measured.
@@ -20,6 +20,10 @@ class Measured:
 
     sample: PersonSample
     expression_features: FloatArray | None
+
+
+def _triple(v: DoubleArray) -> tuple[float, float, float]:
+    return (round(float(v[0]), 3), round(float(v[1]), 3), round(float(v[2]), 3))
 
 
 def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> Measured:
@@ -47,6 +51,8 @@ def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> 
             looking_down=looking_down,
             smile=expression.smile(face.blendshapes),
             face_width_px=face.bbox_xyxy[2] - face.bbox_xyxy[0],
+            head_xyz_cm=_triple(gaze.head_position_cm(face)),
+            gaze_xyz=None if g is None else _triple(gaze.gaze_in_camera(face, g)),
         )
         features = expression.expression_features(face.blendshapes)
     if det.pose is not None:

@@ -1,0 +1,158 @@
+"""Partners on synthetic signals: gaze rays between heads, synchrony against shuffled pairs,
+mirrored smiles, moments of connection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.config import PartnerConfig
+from analyzer.partners import (
+    analyse_partners,
+    looking_at,
+    mirroring,
+    smile_onsets,
+    synchrony,
+)
+from analyzer.types import PersonSample
+
+CFG = PartnerConfig()
+RATE = 10.0
+
+
+def _s(t: float, **kw: object) -> PersonSample:
+    return PersonSample(time_s=t, face_visible=True, **kw)  # type: ignore[arg-type]
+
+
+def test_looking_at_the_partners_head() -> None:
+    # A at the left, B at the right, 1 m from the camera, 80 cm apart
+    a_pos, b_pos = (-40.0, 0.0, -100.0), (40.0, 0.0, -100.0)
+    a_to_b = (1.0, 0.0, 0.0)
+    a = _s(0, head_xyz_cm=a_pos, gaze_xyz=a_to_b)
+    b = _s(0, head_xyz_cm=b_pos, gaze_xyz=(-1.0, 0.0, 0.0))
+    assert looking_at(a, b, 12.0) is True and looking_at(b, a, 12.0) is True
+    into_camera = _s(0, head_xyz_cm=a_pos, gaze_xyz=(0.37, 0.0, 0.93))
+    assert looking_at(into_camera, b, 12.0) is False
+    assert looking_at(_s(0, head_xyz_cm=a_pos), b, 12.0) is None  # eyes closed: not measured
+
+
+def _signal(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.convolve(rng.normal(size=n + 20), np.ones(5) / 5, mode="same")[:n]
+    return x.astype(np.float64)
+
+
+def test_synchrony_finds_a_known_lead() -> None:
+    n, lag = 600, 12  # one minute at 10 Hz; person 2 follows 1.2 s later
+    x = _signal(n + lag, 1)
+    a, b = x[lag:], x[:n]  # b[t] = a[t - lag]
+    s = synchrony(a, b, RATE, CFG)
+    assert s.above_chance is True
+    assert s.lead_lag_s == pytest.approx(1.2, abs=0.1)
+    assert s.score is not None and s.score > 0.9
+    s_rev = synchrony(b, a, RATE, CFG)
+    assert s_rev.lead_lag_s == pytest.approx(-1.2, abs=0.1)  # the other way round
+
+
+def test_unrelated_signals_are_rarely_above_chance() -> None:
+    # The surrogate test is a 5 % test: over many unrelated pairs about one in twenty may pass
+    # by chance, and the real score sits on the surrogate mean on average.
+    results = [
+        synchrony(_signal(600, 100 + 2 * i), _signal(600, 101 + 2 * i), RATE, CFG, seed=i)
+        for i in range(30)
+    ]
+    false_positives = sum(bool(s.above_chance) for s in results)
+    assert false_positives <= 3, false_positives
+    excess = [s.score - s.surrogate_mean for s in results if s.score and s.surrogate_mean]
+    assert len(excess) == 30
+    assert abs(float(np.mean(excess))) < 0.02
+
+
+def test_synchrony_needs_enough_session() -> None:
+    s = synchrony(_signal(60, 4), _signal(60, 5), RATE, CFG)  # 6 s
+    assert s.score is None and s.above_chance is None
+
+
+def _smiler(onsets: list[float], hold_s: float = 1.0, n: int = 300) -> list[PersonSample]:
+    return [
+        _s(t / 10, smile=0.9 if any(o <= t / 10 < o + hold_s for o in onsets) else 0.1)
+        for t in range(n)
+    ]
+
+
+def test_smiles_answered_within_the_window() -> None:
+    a, b = _smiler([2.0, 10.0, 20.0]), _smiler([3.5, 27.0])
+    assert smile_onsets(a, 0.5) == [2.0, 10.0, 20.0]
+    ma, mb = mirroring(a, b, (1, 2), 0.5, 3.0)
+    assert (ma.smiles, ma.answered) == (3, 1)  # 2.0 -> 3.5 answered; 10 and 20 not
+    assert (mb.smiles, mb.answered) == (2, 0)
+    # b smiles twice in 30 s: each of a's smiles has a 1 - exp(-2/29.9 * 3) = 18 % chance
+    assert ma.answered_by_chance == pytest.approx(3 * 0.18, abs=0.06)
+
+
+def test_speech_flicker_is_not_a_smile() -> None:
+    # a mouth shape crossing the threshold for one or two frames (0.1-0.2 s) is not a smile
+    flicker = _smiler([1.0, 4.0, 7.0], hold_s=0.2)
+    assert smile_onsets(flicker, 0.5) == []
+    assert smile_onsets(_smiler([3.0], hold_s=0.4), 0.5) == [3.0]  # four frames at 10 Hz
+    # a smile already there when the recording starts has no onset
+    assert smile_onsets(_smiler([0.0]), 0.5) == []
+    # not measured frames in between do not break a held smile
+    held = _smiler([2.0])
+    gappy = [s if not 2.2 <= s.time_s < 2.5 else _s(s.time_s) for s in held]
+    assert smile_onsets(gappy, 0.5) == [2.0]
+
+
+def test_frequent_smilers_answer_by_chance() -> None:
+    # two people smiling every few seconds independently: many answers, and as many by chance
+    rng = np.random.default_rng(7)
+    a = _smiler(sorted(rng.uniform(0, 290, 30).round(1)), n=3000)
+    b = _smiler(sorted(rng.uniform(0, 290, 30).round(1)), n=3000)
+    ma, _ = mirroring(a, b, (1, 2), 0.5, 3.0)
+    assert ma.answered > 0
+    assert abs(ma.answered - ma.answered_by_chance) <= 0.5 * ma.answered_by_chance + 2
+
+
+def test_moment_of_connection_when_both_engaged_and_smiling() -> None:
+    def person(smiling: tuple[float, float]) -> list[PersonSample]:
+        return [
+            _s(
+                t / 10,
+                eye_contact=True,
+                smile=0.9 if smiling[0] <= t / 10 < smiling[1] else 0.1,
+                expressiveness=0.2,
+                head_yaw_deg=0.0,
+                head_pitch_deg=0.0,
+            )
+            for t in range(200)
+        ]
+
+    rep = analyse_partners(
+        person((5.0, 9.0)),
+        person((6.0, 10.0)),
+        (1, 2),
+        same_room=False,
+        cfg=CFG,
+        analysis_fps=RATE,
+        smile_threshold=0.5,
+        bridge_gap_s=0.5,
+    )
+    assert rep.mutual_gaze_ratio == 1.0  # both into their cameras the whole time
+    assert len(rep.moments) == 1
+    m = rep.moments[0]
+    assert (m.start_s, m.end_s) == pytest.approx((6.0, 9.0), abs=0.11)
+    assert "both smiling" in m.reasons
+
+
+def test_misaligned_partners_are_rejected() -> None:
+    with pytest.raises(ValueError, match="aligned"):
+        analyse_partners(
+            [_s(0)],
+            [],
+            (1, 2),
+            same_room=True,
+            cfg=CFG,
+            analysis_fps=RATE,
+            smile_threshold=0.5,
+            bridge_gap_s=0.5,
+        )
