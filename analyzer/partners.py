@@ -188,8 +188,12 @@ def synchrony(x: Arr, y: Arr, rate_hz: float, cfg: PartnerConfig, seed: int = 0)
     if score is None:
         return none
     valid = np.isfinite(r).any(axis=1)
-    mean_by_lag = np.nanmean(r[valid], axis=0)
-    lead = float(lags[int(np.nanargmax(mean_by_lag))] / rate_hz)
+    # per lag, the mean over the windows where it could be measured (near a gap some lags can't)
+    finite = np.isfinite(r[valid])
+    sums = np.where(finite, r[valid], 0.0).sum(axis=0)
+    counts = finite.sum(axis=0)
+    mean_by_lag = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
+    lead = float(lags[int(np.argmax(mean_by_lag))] / rate_hz)
     rng = np.random.default_rng(seed)
     n_seg = len(y) // window
     surrogate = []

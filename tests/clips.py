@@ -86,13 +86,16 @@ def compose_gallery(
     side: int = 480,
     seconds: float | None = None,
     swap_at_s: float | None = None,
+    right_away_s: tuple[float, float] | None = None,
     gap: int = 8,
 ) -> Path:
     """A two-tile 'video call' made from two real clips side by side (H.264, 25 fps), with a
     ``gap``-pixel dark strip between the tiles as call apps draw.
 
     ``right_delay_s``: the right tile shows its clip that much later (its first frame held
-    before). ``swap_at_s``: from then on the tiles change places, as calls reorder tiles."""
+    before). ``swap_at_s``: from then on the tiles change places, as calls reorder tiles.
+    ``right_away_s``: (start, end) while the right partner is away (their camera shows a plain
+    dark picture, as when a camera is paused)."""
     import cv2
 
     def load(path: Path) -> list[tuple[float, np.ndarray]]:
@@ -120,6 +123,8 @@ def compose_gallery(
     for k in range(int(duration * fps)):
         t = k / fps
         la, rb = at(a, t), at(b, t - right_delay_s)
+        if right_away_s is not None and right_away_s[0] <= t < right_away_s[1]:
+            rb = np.full_like(rb, 40)
         if swap_at_s is not None and t >= swap_at_s:
             la, rb = rb, la
         strip = np.full((side, gap, 3), 24, np.uint8)

@@ -54,6 +54,24 @@ def test_synchrony_finds_a_known_lead() -> None:
     assert s_rev.lead_lag_s == pytest.approx(-1.2, abs=0.1)  # the other way round
 
 
+def test_synchrony_across_a_gap() -> None:
+    # person 2 away for 4 s in the middle: windows touching the gap are left out, not zeros
+    n, lag = 600, 8
+    x = _signal(n + lag, 11)
+    a, b = x[lag:], x[:n].copy()
+    b[280:320] = np.nan
+    s = synchrony(a, b, RATE, CFG)
+    assert s.above_chance is True and s.lead_lag_s == pytest.approx(0.8, abs=0.1)
+    assert s.windows < 51  # fewer windows than without the gap
+    # a short session where every window touches the gap at some lag (no warning, no crash)
+    short_a, short_b = a[:150], b[:150].copy()
+    short_b[:] = np.nan
+    short_b[:40] = a[:40]
+    short_b[80:] = a[80:150]
+    short = synchrony(short_a, short_b, RATE, CFG)
+    assert short.windows >= 1 and short.lead_lag_s is not None
+
+
 def test_unrelated_signals_are_rarely_above_chance() -> None:
     # The surrogate test is a 5 % test: over many unrelated pairs about one in twenty may pass
     # by chance, and the real score sits on the surrogate mean on average.

@@ -38,6 +38,15 @@ def composed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             swap_at_s=8.0,
             seconds=16.0,
         ),
+        # the right partner steps away for 4 s, then both tiles change places
+        "away": compose_gallery(
+            talking / "liveportrait_d14.mp4",
+            talking / "liveportrait_d9.mp4",
+            d / "away.mp4",
+            right_away_s=(4.0, 8.0),
+            swap_at_s=11.0,
+            seconds=15.0,
+        ),
         "speaker": compose_speaker_view(
             talking / "liveportrait_d9.mp4",
             talking / "WDA_KatieHill_000.mp4",
@@ -81,6 +90,22 @@ def test_partners_keep_their_identity_when_tiles_swap(
         before = np.median([x for t, x in xs if t < 7.5])
         after = np.median([x for t, x in xs if t > 8.5])
         assert (before < 488) != (after < 488), "the person should follow their tile across"
+
+
+def test_a_partner_who_steps_away_comes_back_as_themselves(
+    analyzed: Analyzer, composed: dict[str, Path]
+) -> None:
+    r = run(analyzed, composed["away"])
+    assert len(r.people) == 2  # not a third person on return
+    left, right = r.people
+    away = [s for s in right.track.samples if 4.3 < s.time_s < 7.7]
+    assert away and not any(s.face_visible for s in away)
+    back = [s for s in right.track.samples if 8.3 < s.time_s < 10.7]
+    assert back and all(s.face_visible for s in back)
+    # after the swap the right partner is on the left, and still the same person
+    swapped = [s.anchor_xy[0] for s in right.track.samples if s.time_s > 11.5 and s.anchor_xy]
+    assert swapped and max(swapped) < 488
+    assert all(s.face_visible for s in left.track.samples if 4.3 < s.time_s < 7.7)
 
 
 def test_speaker_view_gives_the_main_speaker_and_the_inset(
