@@ -77,6 +77,30 @@ def write_y4m(src: Path, dest: Path, *, size: int, fps: int, seconds: float) -> 
     return dest
 
 
+TimedFrames = list[tuple[float, np.ndarray]]
+
+
+def _timed_frames(path: Path, wh: tuple[int, int]) -> TimedFrames:
+    """Every frame of a clip with its time in seconds, resized to ``wh`` (width, height)."""
+    import cv2
+
+    with av.open(str(path)) as c:
+        return [
+            (float(f.time or 0.0), cv2.resize(f.to_ndarray(format="rgb24"), wh))
+            for f in c.decode(video=0)
+        ]
+
+
+def _frame_at(frames: TimedFrames, t: float) -> np.ndarray:
+    """The frame on screen at time ``t`` (the first frame before the clip starts)."""
+    best = frames[0][1]
+    for ft, img in frames:
+        if ft > t + 1e-6:
+            break
+        best = img
+    return best
+
+
 def compose_gallery(
     left: Path,
     right: Path,
@@ -96,33 +120,15 @@ def compose_gallery(
     before). ``swap_at_s``: from then on the tiles change places, as calls reorder tiles.
     ``right_away_s``: (start, end) while the right partner is away (their camera shows a plain
     dark picture, as when a camera is paused)."""
-    import cv2
-
-    def load(path: Path) -> list[tuple[float, np.ndarray]]:
-        with av.open(str(path)) as c:
-            return [
-                (float(f.time or 0.0), cv2.resize(f.to_ndarray(format="rgb24"), (side, side)))
-                for f in c.decode(video=0)
-            ]
-
-    a, b = load(left), load(right)
+    a, b = _timed_frames(left, (side, side)), _timed_frames(right, (side, side))
     duration = min(a[-1][0], b[-1][0] + right_delay_s)
     if seconds is not None:
         duration = min(duration, seconds)
-
-    def at(frames: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
-        best = frames[0][1]
-        for ft, img in frames:
-            if ft > t + 1e-6:
-                break
-            best = img
-        return best
-
     fps = 25
     out = []
     for k in range(int(duration * fps)):
         t = k / fps
-        la, rb = at(a, t), at(b, t - right_delay_s)
+        la, rb = _frame_at(a, t), _frame_at(b, t - right_delay_s)
         if right_away_s is not None and right_away_s[0] <= t < right_away_s[1]:
             rb = np.full_like(rb, 40)
         if swap_at_s is not None and t >= swap_at_s:
@@ -143,36 +149,20 @@ def compose_speaker_view(
 ) -> Path:
     """A 'speaker view': one clip fills the picture, the other is a small framed inset in the
     bottom-right corner (H.264, 25 fps)."""
-    import cv2
 
     w, h = size
     iw = int(w * inset_frac)
     ih = int(iw * 0.75)
     margin = 16
 
-    def load(path: Path, wh: tuple[int, int]) -> list[tuple[float, np.ndarray]]:
-        with av.open(str(path)) as c:
-            return [
-                (float(f.time or 0.0), cv2.resize(f.to_ndarray(format="rgb24"), wh))
-                for f in c.decode(video=0)
-            ]
-
-    big, small = load(main, (w, h)), load(inset, (iw, ih))
-
-    def at(frames: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
-        best = frames[0][1]
-        for ft, img in frames:
-            if ft > t + 1e-6:
-                break
-            best = img
-        return best
+    big, small = _timed_frames(main, (w, h)), _timed_frames(inset, (iw, ih))
 
     out = []
     for k in range(int(min(seconds, big[-1][0], small[-1][0]) * 25)):
         t = k / 25
-        frame = at(big, t).copy()
+        frame = _frame_at(big, t).copy()
         x0, y0 = w - iw - margin, h - ih - margin
         frame[y0 - 2 : y0 + ih + 2, x0 - 2 : x0 + iw + 2] = 255  # the tile's white frame
-        frame[y0 : y0 + ih, x0 : x0 + iw] = at(small, t)
+        frame[y0 : y0 + ih, x0 : x0 + iw] = _frame_at(small, t)
         out.append(frame)
     return write_clip(dest, out, fps=25)
