@@ -98,7 +98,12 @@ class PartnerConfig:
     sync_window_s: float = 5.0
     sync_step_s: float = 1.0
     max_lag_s: float = 2.5
-    surrogates: int = 100
+    surrogates: int = 200
+    # Synchrony is "above chance" when stronger than this percentile of the surrogate pairs.
+    # 99, not 95: on independent synthetic signals a 95th-percentile rule called 9-13% of
+    # pairs in sync (the shuffled pairs' seams make them a little less correlated than real
+    # recordings); see tests/test_partners.py.
+    chance_percentile: float = 99.0
     # A smile answered by the partner's smile within this time is mirrored.
     mirror_window_s: float = 3.0
     # Mutual-gaze episodes and moments of connection at least this long.

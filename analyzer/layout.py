@@ -142,6 +142,10 @@ def _find_inset(grey: Sequence[npt.NDArray[np.float32]]) -> tuple[int, int, int,
     """A small picture-in-picture tile in a corner (speaker view): a rectangle whose two inner
     edges are straight lines that stay put. Returns (x0, y0, x1, y1) in the grey frames' pixels."""
     ex, ey = _static_edges(grey)
+    # the scan below steps two pixels at a time: widen each line to two pixels so that a line
+    # on an odd column or row is not stepped over
+    ex = np.maximum(ex, np.roll(ex, -1, axis=1))
+    ey = np.maximum(ey, np.roll(ey, -1, axis=0))
     h, w = ex.shape
     best: tuple[float, tuple[int, int, int, int]] | None = None
     for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):

@@ -9,11 +9,12 @@ connection (pure functions over the two partners' samples, aligned frame by fram
 * **Synchrony** (as in Motion Energy Analysis / rMEA, Ramseyer & Tschacher): windowed,
   lagged cross-correlation of the two partners' head movement (angular speed) and of their
   expressiveness. The strength is the mean over windows of the best correlation within
-  ``max_lag_s``; it is compared with surrogate pairs made by shuffling one partner's segments,
-  so only synchrony above chance is called synchrony. ``lead_lag_s`` is the lag with the highest
-  mean correlation: positive when person 1 leads (person 2 follows that many seconds later).
-* **Mirroring**: a smile that the partner answers with a smile of their own within
-  ``mirror_window_s``.
+  ``max_lag_s``; it is compared with chance partners (one partner's recording shifted in time
+  and its segments reordered), so only synchrony above their ``chance_percentile`` is called
+  synchrony. ``lead_lag_s``, given only then, is the lag with the highest mean correlation:
+  positive when person 1 leads (person 2 follows that many seconds later).
+* **Mirroring**: a smile (held at least 0.4 s) that the partner answers with a smile of their
+  own within ``mirror_window_s``, beside how many a partner smiling at random would answer.
 * **Moments of connection**: spans where both are engaged at once (mutual gaze, or both looking
   into their cameras) and share a positive expression (both smiling, or both more expressive
   than their own usual), at least ``min_moment_s`` long, ranked by length and warmth.
@@ -30,6 +31,7 @@ import numpy.typing as npt
 
 from analyzer.config import PartnerConfig
 from analyzer.metrics import frame_durations, ratio_and_coverage, runs
+from analyzer.smoothing import majority_smooth
 from analyzer.types import Episode, PersonSample
 
 Arr = npt.NDArray[np.float64]
@@ -39,7 +41,7 @@ Arr = npt.NDArray[np.float64]
 class Synchrony:
     score: float | None  # mean best-lag correlation over windows
     surrogate_mean: float | None
-    surrogate_p95: float | None
+    chance_threshold: float | None  # the surrogates' chance_percentile
     above_chance: bool | None
     lead_lag_s: float | None  # > 0: person 1 leads
     windows: int
@@ -48,9 +50,9 @@ class Synchrony:
 @dataclass(frozen=True)
 class Mirroring:
     person_id: int
-    smiles: int  # smiles this person started
-    answered: int  # of those, answered by the partner within the window
-    answered_by_chance: float  # how many a partner smiling at random times would answer
+    smiles: int | None  # smiles this person started while the partner could be seen
+    answered: int | None  # of those, answered by the partner within the window
+    answered_by_chance: float | None  # how many a partner smiling at random times would answer
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class PartnerReport:
 # -- looking at each other -----------------------------------------------------------------------
 
 
+HEAD_RADIUS_CM = 10.0  # half a head's height with hair; a gaze anywhere on the head counts
+
+
 def looking_at(a: PersonSample, b: PersonSample, tolerance_deg: float) -> bool | None:
     """Does ``a`` look at ``b``'s head (same camera space)? None if either is not measured."""
     if a.gaze_xyz is None or a.head_xyz_cm is None or b.head_xyz_cm is None:
@@ -87,8 +92,8 @@ def looking_at(a: PersonSample, b: PersonSample, tolerance_deg: float) -> bool |
     if n < 1e-6:
         return None
     cos = float(np.dot(a.gaze_xyz, to_b) / n)
-    # a head (about 12 cm across half-width) seen from further away needs a finer aim
-    tol = max(tolerance_deg, math.degrees(math.atan2(12.0, n)))
+    # up close a head fills more than the tolerance: anywhere on it counts
+    tol = max(tolerance_deg, math.degrees(math.atan2(HEAD_RADIUS_CM, n)))
     return math.degrees(math.acos(max(-1.0, min(1.0, cos)))) <= tol
 
 
@@ -101,7 +106,7 @@ def _both(a: bool | None, b: bool | None) -> bool | None:
 # -- synchrony -------------------------------------------------------------------------------------
 
 
-def head_speed(samples: Sequence[PersonSample]) -> Arr:
+def head_speed_deg_s(samples: Sequence[PersonSample]) -> Arr:
     """Angular speed of the head (deg/s) between analysed frames; NaN where not measured."""
     t = np.array([s.time_s for s in samples])
     yaw = np.array([np.nan if s.head_yaw_deg is None else s.head_yaw_deg for s in samples])
@@ -155,15 +160,23 @@ def windowed_lagged_correlation(
     xw = sliding_window_view(x, window)[starts]
     yall = sliding_window_view(y, window)
     xc = xw - xw.mean(axis=1, keepdims=True)
-    xs = np.sqrt((xc * xc).sum(axis=1))
+    xs = _spread(xc, xw)
     for li, lag in enumerate(lags):
         yw = yall[starts + int(lag)]
         yc = yw - yw.mean(axis=1, keepdims=True)
-        ys = np.sqrt((yc * yc).sum(axis=1))
+        ys = _spread(yc, yw)
         with np.errstate(invalid="ignore", divide="ignore"):
             r[:, li] = (xc * yc).sum(axis=1) / (xs * ys)
     r[~np.isfinite(r)] = np.nan
     return r, lags
+
+
+def _spread(centred: Arr, raw: Arr) -> Arr:
+    """Root sum of squares per window; NaN for a window without movement (rounding leaves a
+    constant window a spread of about 1e-16 of its level, which must not count as movement)."""
+    spread = np.sqrt((centred * centred).sum(axis=1))
+    level = np.abs(raw).max(axis=1) * np.sqrt(raw.shape[1])
+    return np.where(spread > 1e-9 * np.maximum(level, 1e-12), spread, np.nan)
 
 
 def _strength(r: Arr) -> float | None:
@@ -174,16 +187,17 @@ def _strength(r: Arr) -> float | None:
 
 
 def synchrony(x: Arr, y: Arr, rate_hz: float, cfg: PartnerConfig, seed: int = 0) -> Synchrony:
-    """Windowed lagged cross-correlation strength with a segment-shuffled surrogate baseline."""
-    window = max(8, round(cfg.sync_window_s * rate_hz))
-    step = max(1, round(cfg.sync_step_s * rate_hz))
-    max_lag = max(1, round(cfg.max_lag_s * rate_hz))
+    """Windowed lagged cross-correlation strength against chance partners (surrogate_pairs)."""
+    # window, step and lags in samples
+    window_n = max(8, round(cfg.sync_window_s * rate_hz))
+    step_n = max(1, round(cfg.sync_step_s * rate_hz))
+    max_lag_n = max(1, round(cfg.max_lag_s * rate_hz))
     none = Synchrony(None, None, None, None, None, 0)
-    if min(len(x), len(y)) < window + 2 * max_lag:
+    if min(len(x), len(y)) < window_n + 2 * max_lag_n:
         return none
-    gap = max(1, round(0.5 * rate_hz))
-    x, y = _fill_short_gaps(x, gap), _fill_short_gaps(y, gap)
-    r, lags = windowed_lagged_correlation(x, y, window, step, max_lag)
+    gap_n = max(1, round(0.5 * rate_hz))
+    x, y = _fill_short_gaps(x, gap_n), _fill_short_gaps(y, gap_n)
+    r, lags = windowed_lagged_correlation(x, y, window_n, step_n, max_lag_n)
     score = _strength(r)
     if score is None:
         return none
@@ -194,30 +208,45 @@ def synchrony(x: Arr, y: Arr, rate_hz: float, cfg: PartnerConfig, seed: int = 0)
     counts = finite.sum(axis=0)
     mean_by_lag = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
     lead = float(lags[int(np.argmax(mean_by_lag))] / rate_hz)
-    rng = np.random.default_rng(seed)
-    n_seg = len(y) // window
-    surrogate = []
-    if n_seg >= 3:
-        for _ in range(cfg.surrogates):
-            order = rng.permutation(n_seg)
-            if np.all(order == np.arange(n_seg)):
-                continue
-            parts = [y[i * window : (i + 1) * window] for i in order]
-            ys = np.concatenate([*parts, y[n_seg * window :]])
-            s = _strength(windowed_lagged_correlation(x, ys, window, step, max_lag)[0])
-            if s is not None:
-                surrogate.append(s)
-    if not surrogate:
-        return Synchrony(round(score, 3), None, None, None, round(lead, 2), int(valid.sum()))
-    sm, p95 = float(np.mean(surrogate)), float(np.percentile(surrogate, 95))
+    surrogate = [
+        s
+        for ys in surrogate_pairs(y, window_n, cfg.surrogates, seed)
+        if (s := _strength(windowed_lagged_correlation(x, ys, window_n, step_n, max_lag_n)[0]))
+        is not None
+    ]
+    if not surrogate:  # too short to compare with chance: a strength, but no verdict, no leader
+        return Synchrony(round(score, 3), None, None, None, None, int(valid.sum()))
+    sm = float(np.mean(surrogate))
+    threshold = float(np.percentile(surrogate, cfg.chance_percentile))
+    above = score > threshold
     return Synchrony(
         score=round(score, 3),
         surrogate_mean=round(sm, 3),
-        surrogate_p95=round(p95, 3),
-        above_chance=score > p95,
-        lead_lag_s=round(lead, 2),
+        chance_threshold=round(threshold, 3),
+        above_chance=above,
+        lead_lag_s=round(lead, 2) if above else None,  # a leader only of real synchrony
         windows=int(valid.sum()),
     )
+
+
+def surrogate_pairs(y: Arr, segment: int, n: int, seed: int) -> list[Arr]:
+    """``n`` chance partners for ``y``: ``y`` shifted circularly by a random offset of at least
+    one segment, cut into segments, and the segments reordered so that none stays in its place
+    (a derangement). Nothing of the real timing is left, and the movement itself is kept.
+    Empty when ``y`` is shorter than three segments."""
+    n_seg = len(y) // segment
+    if n_seg < 3:
+        return []
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        shifted = np.roll(y, int(rng.integers(segment, len(y) - segment + 1)))
+        order = rng.permutation(n_seg)
+        while np.any(order == np.arange(n_seg)):
+            order = rng.permutation(n_seg)
+        parts = [shifted[i * segment : (i + 1) * segment] for i in order]
+        out.append(np.concatenate([*parts, shifted[n_seg * segment :]]))
+    return out
 
 
 # -- mirroring ------------------------------------------------------------------------------------
@@ -228,37 +257,37 @@ def smile_onsets(
     threshold: float,
     min_duration_s: float = 0.4,
     min_gap_s: float = 1.0,
+    max_dropout_s: float = 0.5,
 ) -> list[float]:
-    """Times a smile starts: the smile rises through the threshold from below and stays above
+    """Times a smile starts: the smile rises through the threshold from below and is seen above
     it for at least ``min_duration_s`` (mouth shapes of speech flicker across the threshold for
     a frame or two; a smile holds). A smile already there at the start is not an onset; onsets
-    closer than ``min_gap_s`` count once; frames where the face is not measured are skipped."""
+    closer than ``min_gap_s`` count once. Frames where the face is not measured are skipped: a
+    smile goes on across a dropout of up to ``max_dropout_s``, but only the time it was seen
+    counts towards its length."""
     measured = [s for s in samples if s.smile is not None]
+    times = [s.time_s for s in measured]
+    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
     onsets: list[float] = []
     i = 1
     while i < len(measured):
         if (measured[i].smile or 0.0) >= threshold > (measured[i - 1].smile or 0.0):
-            j = i
-            while j + 1 < len(measured) and (measured[j + 1].smile or 0.0) >= threshold:
+            j, seen_s = i, frame_s
+            while (
+                j + 1 < len(measured)
+                and (measured[j + 1].smile or 0.0) >= threshold
+                and times[j + 1] - times[j] <= max_dropout_s + frame_s
+            ):
                 j += 1
-            start = measured[i].time_s
-            # a frame stands for the time until the next one
-            if j + 1 < len(measured):
-                end = measured[j + 1].time_s
-            else:
-                end = measured[j].time_s + (measured[j].time_s - measured[j - 1].time_s)
-            held = end - start >= min_duration_s - 1e-9
-            if held and (not onsets or start - onsets[-1] >= min_gap_s):
-                onsets.append(start)
+                seen_s += min(frame_s, times[j] - times[j - 1])
+            if seen_s >= min_duration_s - 1e-9 and (
+                not onsets or times[i] - onsets[-1] >= min_gap_s
+            ):
+                onsets.append(times[i])
             i = j + 1
         else:
             i += 1
     return onsets
-
-
-def _measured_span_s(samples: Sequence[PersonSample]) -> float:
-    t = [s.time_s for s in samples if s.smile is not None]
-    return t[-1] - t[0] if len(t) > 1 else 0.0
 
 
 def mirroring(
@@ -270,24 +299,39 @@ def mirroring(
 ) -> tuple[Mirroring, Mirroring]:
     """Smiles answered by the partner within ``window_s``, and how many would be answered by
     chance alone if the partner smiled as often at random times (Poisson at the partner's own
-    rate: each smile is "answered" with probability 1 - exp(-rate * window))."""
-    oa, ob = smile_onsets(a, threshold), smile_onsets(b, threshold)
+    rate: each smile is "answered" with probability 1 - exp(-rate * window)).
 
-    def answered(src: list[float], other: list[float]) -> int:
-        return sum(any(0 < o - t <= window_s for o in other) for t in src)
-
-    def by_chance(
-        src: list[float], other: list[float], other_samples: Sequence[PersonSample]
-    ) -> float:
-        span = _measured_span_s(other_samples)
-        if span <= 0:
-            return 0.0
-        return round(len(src) * (1.0 - math.exp(-len(other) / span * window_s)), 1)
-
+    Only smiles after which the partner's face could be seen count: a smile while the partner
+    was out of view can't be answered or left unanswered. None when either face was never
+    measured."""
     return (
-        Mirroring(ids[0], len(oa), answered(oa, ob), by_chance(oa, ob, b)),
-        Mirroring(ids[1], len(ob), answered(ob, oa), by_chance(ob, oa, a)),
+        _mirrored(ids[0], a, b, threshold, window_s),
+        _mirrored(ids[1], b, a, threshold, window_s),
     )
+
+
+def _mirrored(
+    person_id: int,
+    own: Sequence[PersonSample],
+    partner: Sequence[PersonSample],
+    threshold: float,
+    window_s: float,
+) -> Mirroring:
+    seen = [s.time_s for s in partner if s.smile is not None]
+    if not seen or all(s.smile is None for s in own):
+        return Mirroring(person_id, None, None, None)
+    seen_arr = np.array(seen)
+    mine = [
+        t
+        for t in smile_onsets(own, threshold)
+        if np.any((seen_arr > t) & (seen_arr <= t + window_s))
+    ]
+    theirs = smile_onsets(partner, threshold)
+    answered = sum(any(0 < o - t <= window_s for o in theirs) for t in mine)
+    span_s = seen[-1] - seen[0]
+    rate_per_s = len(theirs) / span_s if span_s > 0 else 0.0
+    chance = len(mine) * (1.0 - math.exp(-rate_per_s * window_s))
+    return Mirroring(person_id, len(mine), answered, round(chance, 1))
 
 
 # -- moments of connection ----------------------------------------------------------------------
@@ -301,6 +345,10 @@ def _warm(s: PersonSample, usual_expr: float | None, smile_threshold: float) -> 
     if s.expressiveness is not None and usual_expr is not None:
         return s.expressiveness > usual_expr
     return False
+
+
+def _above(s: PersonSample, usual_expr: float | None) -> bool:
+    return s.expressiveness is not None and usual_expr is not None and s.expressiveness > usual_expr
 
 
 def connection_moments(
@@ -334,13 +382,17 @@ def connection_moments(
         smiles = [((a[i].smile or 0.0) + (b[i].smile or 0.0)) / 2 for i in inside]
         warmth = float(np.mean(smiles)) if smiles else 0.0
         reasons = ["both engaged"]
-        if any(
+        smiling = [
             (a[i].smile or 0) >= smile_threshold and (b[i].smile or 0) >= smile_threshold
             for i in inside
-        ):
+        ]
+        animated = [_above(a[i], ua) and _above(b[i], ub) for i in inside]
+        if any(smiling):
             reasons.append("both smiling")
-        else:
+        if any(animated):
             reasons.append("both more expressive than usual")
+        if not any(smiling) and not any(animated):
+            reasons.append("one smiling, the other more expressive than usual")
         out.append(
             ConnectionMoment(
                 round(r.start_s, 2),
@@ -365,15 +417,26 @@ def analyse_partners(
     analysis_fps: float,
     smile_threshold: float,
     bridge_gap_s: float,
+    gaze_window_s: float = 0.0,
 ) -> PartnerReport:
-    """Everything about two partners whose samples are aligned frame by frame."""
+    """Everything about two partners whose samples are aligned frame by frame.
+    ``gaze_window_s``: looking at the partner is smoothed like eye contact (a majority over
+    this window), so one noisy frame does not split an episode."""
     if len(a) != len(b):
         raise ValueError(f"partners' samples must be aligned, got {len(a)} and {len(b)}")
     t = [s.time_s for s in a]
     d = frame_durations(t, 1.0 / analysis_fps)
     if same_room:
-        a_at_b = [looking_at(x, y, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)]
-        b_at_a = [looking_at(y, x, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)]
+        a_at_b = majority_smooth(
+            [looking_at(x, y, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)],
+            t,
+            gaze_window_s,
+        )
+        b_at_a = majority_smooth(
+            [looking_at(y, x, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)],
+            t,
+            gaze_window_s,
+        )
         mutual = [_both(p, q) for p, q in zip(a_at_b, b_at_a, strict=True)]
         look = (ratio_and_coverage(a_at_b, d)[0], ratio_and_coverage(b_at_a, d)[0])
     else:
@@ -394,7 +457,7 @@ def analyse_partners(
         mutual_gaze_ratio=None if ratio is None else round(ratio, 3),
         mutual_gaze_coverage=round(coverage, 3),
         mutual_gaze_episodes=episodes,
-        head_synchrony=synchrony(head_speed(a), head_speed(b), rate, cfg),
+        head_synchrony=synchrony(head_speed_deg_s(a), head_speed_deg_s(b), rate, cfg),
         expression_synchrony=synchrony(
             expressiveness_series(a), expressiveness_series(b), rate, cfg, seed=1
         ),

@@ -251,10 +251,14 @@ class PersonTracker:
 
 
 def positions(
-    anchors: list[tuple[float, float]], regions: list[Region], gallery: str | None
+    anchors: list[tuple[float, float]],
+    regions: list[Region],
+    gallery: str | None,
+    layout_regions: tuple[Region, ...] = (),
 ) -> tuple[list[int], list[Position]]:
     """Order people left to right (top to bottom for stacked tiles; the main picture before the
-    inset for a speaker view) and name their positions.
+    inset for a speaker view) and name their positions. ``layout_regions``: all the layout's
+    regions (a speaker view's main picture is the biggest, whether or not anyone is in it).
 
     Returns (order, positions): ``order[i]`` is the index into ``anchors`` of the i-th person.
     """
@@ -262,10 +266,9 @@ def positions(
     if n == 0:
         return [], []
     if gallery == "pip":  # the main picture's people (left to right), then the inset's
-        area = {r: r.width * r.height for r in regions}
-        biggest = max(area.values())
-        order = sorted(range(n), key=lambda i: (area[regions[i]] < biggest, anchors[i][0]))
-        names = [Position.INSET if area[regions[i]] < biggest else Position.CENTER for i in order]
+        main = max(layout_regions or tuple(regions), key=lambda r: r.width * r.height)
+        order = sorted(range(n), key=lambda i: (regions[i] != main, anchors[i][0]))
+        names = [Position.CENTER if regions[i] == main else Position.INSET for i in order]
         return order, names
     if gallery == "stacked":
         order = sorted(range(n), key=lambda i: (regions[i].y, anchors[i][1]))

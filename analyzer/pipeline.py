@@ -159,7 +159,7 @@ class SessionAnalyzer:
         dropped = len(self._tracks) - len(keep)
         anchors = [self.tracker.median_anchor(k) for k in keep]
         regions = [self.tracker.region(k) for k in keep]
-        order, names = positions(anchors, regions, gallery)
+        order, names = positions(anchors, regions, gallery, self.landmarker.regions)
         tracks = []
         for pid, (i, pos) in enumerate(zip(order, names, strict=True), start=1):
             key = keep[i]
@@ -340,6 +340,7 @@ def pair_report(
         analysis_fps=rate_fps,
         smile_threshold=cfg.expression.smile_threshold,
         bridge_gap_s=cfg.episodes.bridge_gap_s,
+        gaze_window_s=cfg.smoothing.gaze_window_s,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from analyzer.errors import OutputError
 from analyzer.partners import PartnerReport, Synchrony
+from analyzer.partners_text import mirroring_sentence, synchrony_sentence
 from analyzer.report_schema import (
     AttentionModel,
     BoutsModel,
@@ -145,7 +146,7 @@ def _sync(s: Synchrony) -> SynchronyModel:
     return SynchronyModel(
         score=s.score,
         surrogate_mean=s.surrogate_mean,
-        surrogate_p95=s.surrogate_p95,
+        chance_threshold=s.chance_threshold,
         above_chance=s.above_chance,
         lead_lag_s=s.lead_lag_s,
         windows=s.windows,
@@ -308,23 +309,11 @@ def _partners_line(p: PartnerReport) -> str:
     where = "looked at each other" if p.same_room else "both looked into their cameras"
     parts = [f"Together (persons {a} and {b}):"]
     if p.mutual_gaze_ratio is None:
-        parts.append("mutual gaze not measurable;")
+        parts.append("mutual gaze not measurable.")
     else:
-        parts.append(f"{where} {p.mutual_gaze_ratio:.0%} of the time both were measured;")
-    hs = p.head_synchrony
-    if hs.above_chance:
-        lead = hs.lead_lag_s or 0.0
-        who = (
-            f"person {a} leading by {lead:.1f} s"
-            if lead > 0
-            else (f"person {b} leading by {-lead:.1f} s" if lead < 0 else "neither leading")
-        )
-        parts.append(f"head movements in sync beyond chance ({who});")
-    elif hs.score is not None:
-        parts.append("head movements not in sync beyond chance;")
-    answered = sum(m.answered for m in p.mirroring)
-    chance = sum(m.answered_by_chance for m in p.mirroring)
-    parts.append(f"{answered} smile(s) answered by a smile (about {chance:.0f} by chance);")
+        parts.append(f"{where} {p.mutual_gaze_ratio:.0%} of the time both were measured.")
+    parts.append(synchrony_sentence("Head movement", p.head_synchrony, p.ids))
+    parts.extend(mirroring_sentence(m) for m in p.mirroring)
     parts.append(f"{len(p.moments)} moment(s) of connection.")
     return " ".join(parts)
 

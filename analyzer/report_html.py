@@ -15,7 +15,7 @@ from pathlib import Path
 
 from analyzer.config import AnalyzerConfig
 from analyzer.metrics import frame_durations, person_nods, runs
-from analyzer.partners import Synchrony
+from analyzer.partners_text import mirroring_sentence, synchrony_sentence
 from analyzer.thumbnails import crop_around, frames_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
 
@@ -269,28 +269,6 @@ def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
     )
 
 
-def _sync_text(name: str, s: Synchrony, ids: tuple[int, int]) -> str:
-    if s.score is None:
-        return f"{name}: not enough of the session to tell (it needs about 10 s of both)."
-    if not s.above_chance:
-        return (
-            f"{name}: no more in step than chance would give (strength {s.score:.2f}, "
-            f"chance level {s.surrogate_mean:.2f})."
-        )
-    lead = s.lead_lag_s or 0.0
-    who = (
-        "neither led"
-        if abs(lead) < 0.1
-        else f"person {ids[0]} tended to lead by {lead:.1f} s"
-        if lead > 0
-        else f"person {ids[1]} tended to lead by {-lead:.1f} s"
-    )
-    return (
-        f"{name}: in step beyond chance (strength {s.score:.2f} against {s.surrogate_mean:.2f} "
-        f"by chance); {who}."
-    )
-
-
 def _together(report: AnalysisReport, thumbnails: Mapping[tuple[int, str, float], str]) -> str:
     p = report.partners
     assert p is not None
@@ -307,16 +285,12 @@ def _together(report: AnalysisReport, thumbnails: Mapping[tuple[int, str, float]
             f"You both looked into your cameras at the same time {p.mutual_gaze_ratio:.0%} "
             f"of the time both could be measured: that is how eye contact feels on a call."
         )
-    mirror = "; ".join(
-        f"Person {m.person_id} smiled {m.smiles} time(s), {m.answered} answered by a smile "
-        f"(about {m.answered_by_chance:.0f} would be by chance)"
-        for m in p.mirroring
-    )
     items = [
         f"<li>{html.escape(gaze)}</li>",
-        f"<li>{html.escape(_sync_text('Head movement', p.head_synchrony, p.ids))}</li>",
-        f"<li>{html.escape(_sync_text('Expressiveness', p.expression_synchrony, p.ids))}</li>",
-        f"<li>{html.escape(mirror)}.</li>",
+        f"<li>{html.escape(synchrony_sentence('Head movement', p.head_synchrony, p.ids))}</li>",
+        f"<li>{html.escape(synchrony_sentence('Expressiveness', p.expression_synchrony, p.ids))}"
+        "</li>",
+        *(f"<li>{html.escape(mirroring_sentence(m))}</li>" for m in p.mirroring),
     ]
     rows = []
     for m in p.moments[:10]:

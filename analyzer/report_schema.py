@@ -95,7 +95,10 @@ class TileModel(_Model):
 
 
 class PersonModel(_Model):
-    id: int = Field(description="1 for the leftmost (or topmost) person, then onward.")
+    id: int = Field(
+        description="1 for the leftmost (or topmost) person, then onward; in speaker view the "
+        "main picture's people come before the inset's."
+    )
     position: Literal["left", "right", "top", "bottom", "center", "inset"]
     tile: TileModel | None = Field(description="The gallery tile this person is in, if any.")
     face_visible_ratio: float
@@ -130,24 +133,36 @@ class SynchronyModel(_Model):
         "signals (-1 to 1); null if too short or too little movement."
     )
     surrogate_mean: float | None = Field(
-        description="The same for pairs with one partner's segments shuffled: chance level."
+        description="The same for chance partners (one partner's recording circularly shifted "
+        "and its 5 s segments reordered so none stays in place): the chance level. Null when "
+        "the session is too short to make them (under about 15 s)."
     )
-    surrogate_p95: float | None
-    above_chance: bool | None = Field(description="score above the surrogates' 95th percentile.")
+    chance_threshold: float | None = Field(
+        description="The chance partners' 99th percentile (partners.chance_percentile)."
+    )
+    above_chance: bool | None = Field(
+        description="score above chance_threshold; null when there is no chance level."
+    )
     lead_lag_s: float | None = Field(
         description="Lag of the strongest correlation: positive when person 1 leads (person 2 "
-        "follows that many seconds later)."
+        "follows that many seconds later). Only given when above_chance is true: a leader of "
+        "chance correlation means nothing."
     )
     windows: int
 
 
 class MirroringModel(_Model):
     person: int
-    smiles: int = Field(description="Smiles this person started.")
-    answered: int = Field(
+    smiles: int | None = Field(
+        description=(
+            "Smiles this person started while the partner's face could be seen in the "
+            "following mirror_window_s; null when either face was never measured."
+        )
+    )
+    answered: int | None = Field(
         description="Of those, answered by the partner's smile within mirror_window_s."
     )
-    answered_by_chance: float = Field(
+    answered_by_chance: float | None = Field(
         description=(
             "How many of this person's smiles a partner smiling as often, at random times, "
             "would answer within the window. Mirroring means `answered` well above this."

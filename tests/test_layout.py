@@ -57,3 +57,41 @@ def test_named_layouts_split_in_halves() -> None:
         Region(0, 360, 640, 360),
     )
     assert split_regions(Layout.SINGLE, 640, 480) == (Region(0, 0, 640, 480),)
+
+
+def _speaker_view(margin: int, right: bool, bottom: bool) -> tuple[list[np.ndarray], int, int]:
+    """Synthetic speaker-view frames: a plain main picture with a moving 'head', and a framed
+    268x201 inset ``margin`` pixels from the chosen corner. Returns the frames and the inset's
+    inner corner (the one towards the middle of the picture)."""
+    import cv2
+
+    w, h, iw, ih = 960, 540, 268, 201
+    rng = np.random.default_rng(margin)
+    x0 = w - iw - margin if right else margin
+    y0 = h - ih - margin if bottom else margin
+    out = []
+    for _ in range(8):
+        f = np.full((h, w, 3), 90, np.uint8)
+        center = (int(rng.integers(200, 760)), int(rng.integers(100, 440)))
+        cv2.circle(f, center, 120, (200, 170, 150), -1)
+        f[y0 - 2 : y0 + ih + 2, x0 - 2 : x0 + iw + 2] = 255  # the tile's frame
+        f[y0 : y0 + ih, x0 : x0 + iw] = 60
+        cv2.circle(f, (x0 + iw // 2 + int(rng.integers(-30, 30)), y0 + ih // 2), 60, (210,) * 3, -1)
+        out.append(f)
+    return out, (x0 - 2 if right else x0 + iw + 2), (y0 - 2 if bottom else y0 + ih + 2)
+
+
+@pytest.mark.parametrize(
+    "right,bottom", [(True, True), (False, True), (True, False), (False, False)]
+)
+def test_speaker_view_inset_in_any_corner_at_any_offset(right: bool, bottom: bool) -> None:
+    # the work image is scaled by 2/3: every pixel offset must be found, not every other one
+    for margin in range(12, 24):
+        frames, inner_x, inner_y = _speaker_view(margin, right, bottom)
+        found = detect_layout(frames)
+        assert found.layout == Layout.PIP, margin
+        main, inset = found.regions
+        assert main == Region(0, 0, 960, 540)
+        x = inset.x if right else inset.x + inset.width
+        y = inset.y if bottom else inset.y + inset.height
+        assert abs(x - inner_x) <= 4 and abs(y - inner_y) <= 4, (margin, inset)

@@ -76,8 +76,8 @@ def test_unrelated_clips_are_not_in_sync_beyond_chance(
     p = run(analyzed, composed["unrelated"]).partners
     assert p is not None
     for s in (p.head_synchrony, p.expression_synchrony):
-        assert s.score is not None and s.surrogate_p95 is not None
-        assert s.above_chance is False and s.score <= s.surrogate_p95
+        assert s.score is not None and s.chance_threshold is not None
+        assert s.above_chance is False and s.score <= s.chance_threshold
 
 
 def test_partners_keep_their_identity_when_tiles_swap(
@@ -169,7 +169,10 @@ def test_tv_interview_gallery(analyzed: Analyzer) -> None:
     assert p is not None and not p.same_room
     # long enough for synchrony (5 s windows, lags to 2.5 s) and the surrogate baseline
     for s in (p.head_synchrony, p.expression_synchrony):
-        assert s.windows >= 5 and s.surrogate_p95 is not None
-    # smiles answered are compared with what chance alone would give
+        assert s.windows >= 5 and s.chance_threshold is not None
+    # both faces seen, so smiles are counted; talking is not smiling: the mouth shapes of this
+    # 17.5 s of speech crossed the smile threshold 7 and 9 times before smiles had to hold
+    # for 0.4 s; by our viewing each smiles a few times at most
     for m in p.mirroring:
-        assert m.answered <= m.smiles and m.answered_by_chance <= m.smiles
+        assert m.smiles is not None and m.answered_by_chance is not None
+        assert 1 <= m.smiles <= 4

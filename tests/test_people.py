@@ -90,6 +90,14 @@ def test_positions_left_to_right_and_stacked() -> None:
     assert positions([(1, 1)], [FRAME], None)[1] == [Position.CENTER]
 
 
+def test_speaker_view_positions() -> None:
+    main, inset = Region(0, 0, 960, 540), Region(680, 340, 280, 200)
+    order, names = positions([(800, 400), (400, 200)], [inset, main], "pip", (main, inset))
+    assert order == [1, 0] and names == [Position.CENTER, Position.INSET]
+    # only the inset's person is seen: still the inset, not the main picture
+    assert positions([(800, 400)], [inset], "pip", (main, inset))[1] == [Position.INSET]
+
+
 def _look(bin_: int) -> np.ndarray:
     h = np.full(128, 0.2 / 127, np.float32)
     h[bin_] = 0.8  # most of the colour in one hue-saturation bin
