@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from analyzer.errors import ModelError
+from analyzer.geometry import rotation_between
 from analyzer.types import (
     Camera,
     DoubleArray,
@@ -127,18 +128,6 @@ def view_relative(
         [math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)]
     )
     out: DoubleArray = rotation_between(np.array([0.0, 0.0, 1.0]), partial).T @ rotation
-    return out
-
-
-def rotation_between(a: DoubleArray, b: DoubleArray) -> DoubleArray:
-    """The smallest rotation that turns unit vector ``a`` into unit vector ``b``."""
-    v = np.cross(a, b)
-    c = float(np.dot(a, b))
-    s = float(np.linalg.norm(v))
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else -np.eye(3)
-    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], dtype=np.float64)
-    out: DoubleArray = np.eye(3) + k + k @ k * ((1 - c) / (s * s))
     return out
 
 

@@ -100,7 +100,8 @@ def test_off_axis_angle() -> None:
 @pytest.mark.parametrize("face_xy", [(320.0, 240.0), (40.0, 240.0), (600.0, 60.0), (320.0, 470.0)])
 def test_view_relative_undoes_the_line_of_sight_share(face_xy: tuple[float, float]) -> None:
     """A face MediaPipe reports with its share of the line-of-sight angle comes out frontal."""
-    from analyzer.landmarks import RAY_SHARE_PITCH, RAY_SHARE_YAW, rotation_between
+    from analyzer.geometry import rotation_between
+    from analyzer.landmarks import RAY_SHARE_PITCH, RAY_SHARE_YAW
 
     cam = camera_for(Region(0, 0, 640, 480), 63.0)
     toward = -cam.ray(*face_xy)

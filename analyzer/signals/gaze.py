@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyzer.config import GazeConfig
+from analyzer.geometry import rotation_between
 from analyzer.types import DoubleArray, FaceObservation, FloatArray
 
 # Face-mesh indices. "Right"/"left" are the person's own: their right eye is on the image left.
@@ -158,8 +159,6 @@ def head_position_cm(face: FaceObservation) -> DoubleArray:
 
 def gaze_in_camera(face: FaceObservation, g: Gaze) -> DoubleArray:
     """The gaze as a unit vector in camera space (x right, y up, z toward the viewer)."""
-    from analyzer.landmarks import rotation_between
-
     y, p = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
     view = np.array([math.sin(y) * math.cos(p), math.sin(p), math.cos(y) * math.cos(p)])
     toward = -face.camera.ray(*face.eyes_mid_xy)

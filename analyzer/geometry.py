@@ -1,0 +1,19 @@
+"""Small pieces of 3D geometry shared by the MediaPipe adapter and the signals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyzer.types import DoubleArray
+
+
+def rotation_between(a: DoubleArray, b: DoubleArray) -> DoubleArray:
+    """The smallest rotation that turns unit vector ``a`` into unit vector ``b``."""
+    v = np.cross(a, b)
+    c = float(np.dot(a, b))
+    s = float(np.linalg.norm(v))
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else -np.eye(3)
+    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], dtype=np.float64)
+    out: DoubleArray = np.eye(3) + k + k @ k * ((1 - c) / (s * s))
+    return out
