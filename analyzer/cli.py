@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--layout",
         choices=[x.value for x in Layout],
         default=Layout.AUTO.value,
-        help="how people are arranged: a two-tile video-call gallery or one scene (default: auto)",
+        help=(
+            "how people are arranged: a two-tile video-call gallery (side-by-side, stacked), "
+            "speaker view with a small inset (pip), or one scene (default: auto)"
+        ),
     )
     a.add_argument(
         "--max-people",
