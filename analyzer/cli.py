@@ -213,7 +213,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.report import FileWriter, check_output_dir, summary, write_outputs
-    from analyzer.report_html import moment_thumbnails, moments, render_html
+    from analyzer.report_html import report_page
     from analyzer.types import SourceKind
 
     if str(args.input).isdigit():
@@ -242,16 +242,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         recorder = GeometryRecorder() if args.annotate else None
         report = analyze(args.input, models, cfg, progress=progress, on_frame=recorder)
     media = Path(args.input)
-    video = report.video.kind == SourceKind.VIDEO
-    thumbs = moment_thumbnails(media, report, moments(report, cfg)) if video else {}
     extras: dict[str, FileWriter] = {}
-    if recorder is not None and video:
+    if recorder is not None and report.video.kind == SourceKind.VIDEO:
         extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p, cfg)
     if "eaf" in (args.format or []):
         from analyzer.eaf import write_eaf
 
         extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve(), cfg)
-    write_outputs(report, out_dir, html=render_html(report, cfg, thumbs), extras=extras)
+    write_outputs(report, out_dir, html=report_page(report, media, cfg), extras=extras)
     if not args.quiet:
         print(summary(report))
         names = ["report.json", "timeline.csv", "report.html", *extras]

@@ -380,6 +380,14 @@ dl dt { font-weight: 600; margin-top: 10px; } dl dd { margin: 2px 0 0 0; color: 
 """
 
 
+def report_page(report: AnalysisReport, media: Path, cfg: AnalyzerConfig) -> str:
+    """The report page for an analysed file, with pictures of its moments when it is a video
+    (one more decoding pass, up to the last moment)."""
+    video = report.video.kind == SourceKind.VIDEO
+    thumbs = moment_thumbnails(media, report, moments(report, cfg)) if video else {}
+    return render_html(report, cfg, thumbs)
+
+
 def render_html(
     report: AnalysisReport,
     cfg: AnalyzerConfig,

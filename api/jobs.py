@@ -329,8 +329,7 @@ def _analyse(
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.report import write_outputs
-    from analyzer.report_html import moment_thumbnails, moments, render_html
-    from analyzer.types import SourceKind
+    from analyzer.report_html import report_page
     from api.options import AnalysisOptions
 
     assert job.upload_path is not None
@@ -345,13 +344,8 @@ def _analyse(
                 cfg,
                 progress=lambda f: progress_box.__setitem__("value", f),
             )
-        media = Path(job.upload_path)
-        thumbs = (
-            moment_thumbnails(media, report, moments(report, cfg))
-            if report.video.kind == SourceKind.VIDEO
-            else {}
-        )
-        write_outputs(report, settings.results_dir / job.id, html=render_html(report, cfg, thumbs))
+        html = report_page(report, Path(job.upload_path), cfg)
+        write_outputs(report, settings.results_dir / job.id, html=html)
     except AnalyzerError as e:
         return str(e).replace(str(Path(job.upload_path).parent) + os.sep, "")
     return None
