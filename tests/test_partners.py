@@ -8,6 +8,7 @@ import pytest
 
 from analyzer.config import PartnerConfig
 from analyzer.partners import (
+    PartnerReport,
     analyse_partners,
     looking_at,
     mirroring,
@@ -20,6 +21,20 @@ from tests.builders import face
 
 CFG = PartnerConfig()
 RATE = 10.0
+
+
+def _pair(a: list[PersonSample], b: list[PersonSample], same_room: bool = False) -> PartnerReport:
+    """Partners 1 and 2 at 10 Hz, smiles from 0.5, gaps up to 0.5 s bridged."""
+    return analyse_partners(
+        a,
+        b,
+        (1, 2),
+        same_room=same_room,
+        cfg=CFG,
+        analysis_fps=RATE,
+        smile_threshold=0.5,
+        bridge_gap_s=0.5,
+    )
 
 
 def _s(t: float, **kw: object) -> PersonSample:
@@ -212,16 +227,7 @@ def test_moment_of_connection_when_both_engaged_and_smiling() -> None:
             for t in range(200)
         ]
 
-    rep = analyse_partners(
-        person((5.0, 9.0)),
-        person((6.0, 10.0)),
-        (1, 2),
-        same_room=False,
-        cfg=CFG,
-        analysis_fps=RATE,
-        smile_threshold=0.5,
-        bridge_gap_s=0.5,
-    )
+    rep = _pair(person((5.0, 9.0)), person((6.0, 10.0)))
     assert rep.mutual_gaze_ratio == 1.0  # both into their cameras the whole time
     assert len(rep.moments) == 1
     m = rep.moments[0]
@@ -242,17 +248,7 @@ def test_moment_reasons_say_what_was_shared() -> None:
         ]
 
     def moments(a: list[PersonSample], b: list[PersonSample]) -> list[tuple[str, ...]]:
-        rep = analyse_partners(
-            a,
-            b,
-            (1, 2),
-            same_room=False,
-            cfg=CFG,
-            analysis_fps=RATE,
-            smile_threshold=0.5,
-            bridge_gap_s=0.5,
-        )
-        return [m.reasons for m in rep.moments]
+        return [m.reasons for m in _pair(a, b).moments]
 
     # both animated, nobody smiling
     assert moments(person(0.1, (5, 8)), person(0.1, (5.5, 9))) == [
@@ -266,13 +262,4 @@ def test_moment_reasons_say_what_was_shared() -> None:
 
 def test_misaligned_partners_are_rejected() -> None:
     with pytest.raises(ValueError, match="aligned"):
-        analyse_partners(
-            [_s(0)],
-            [],
-            (1, 2),
-            same_room=True,
-            cfg=CFG,
-            analysis_fps=RATE,
-            smile_threshold=0.5,
-            bridge_gap_s=0.5,
-        )
+        _pair([_s(0)], [], same_room=True)
