@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,7 +31,7 @@ def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, flo
     return inter / union if union > 0 else 0.0
 
 
-def dedupe_faces(faces: tuple[FaceObservation, ...]) -> list[FaceObservation]:
+def dedupe_faces(faces: Sequence[FaceObservation]) -> list[FaceObservation]:
     """Drop faces that overlap an earlier one (full-frame faces come before crop faces)."""
     kept: list[FaceObservation] = []
     for f in sorted(faces, key=lambda f: f.from_crop):
@@ -43,7 +44,7 @@ def _shoulder_width(p: PoseObservation) -> float:
     return float(np.linalg.norm(p.landmarks_xy[POSE_L_SHOULDER] - p.landmarks_xy[POSE_R_SHOULDER]))
 
 
-def dedupe_poses(poses: tuple[PoseObservation, ...]) -> list[PoseObservation]:
+def dedupe_poses(poses: Sequence[PoseObservation]) -> list[PoseObservation]:
     """The pose model sometimes returns one body twice; keep the more visible copy."""
     kept: list[PoseObservation] = []
     for p in sorted(poses, key=lambda p: -float(p.visibility[:25].mean())):

@@ -6,7 +6,7 @@ frame-by-frame core it drives, which a live front end can drive too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -101,18 +101,7 @@ class SessionAnalyzer:
         if not self.landmarker.video and self._pending_poses is not None:
             self._held_poses = tuple(self._pending_poses.result())
             self._pending_poses = None
-        regions = self.landmarker.regions
-        # a speaker view's main picture also shows the inset: a face or body found there in the
-        # main region belongs to the inset's person, who is measured in the inset itself
-        faces = [
-            f for f in dedupe_faces(faces_found) if home_region(regions, f.eyes_mid_xy) == f.region
-        ]
-        poses = [
-            p
-            for p in dedupe_poses(self._held_poses)
-            if home_region(regions, (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1])))
-            == p.region
-        ]
+        faces, poses = at_home(self.landmarker.regions, faces_found, self._held_poses)
         people = pair_faces_with_poses(faces, poses)
         people = merge_duplicate_people([self._find_small_face(frame.rgb, p) for p in people])
         people = [
@@ -241,21 +230,27 @@ def _look(
     ) as lm:
         for i, rgb in enumerate(frames):
             obs = lm.observe(Frame(index=i, timestamp_ms=i, rgb=rgb))
-            noses = [
-                nose
-                for p in dedupe_poses(obs.poses)
-                if home_region(
-                    regions, nose := (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
-                )
-                == p.region
-            ]
-            faces = [
-                f
-                for f in dedupe_faces(obs.faces)
-                if home_region(regions, f.eyes_mid_xy) == f.region
-            ]
-            out.append((faces, noses))
+            faces, poses = at_home(regions, obs.faces, obs.poses)
+            out.append((faces, [_nose(p) for p in poses]))
     return out
+
+
+def _nose(p: PoseObservation) -> tuple[float, float]:
+    return (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
+
+
+def at_home(
+    regions: tuple[Region, ...],
+    faces: Sequence[FaceObservation],
+    poses: Sequence[PoseObservation],
+) -> tuple[list[FaceObservation], list[PoseObservation]]:
+    """Faces and bodies without duplicates, each kept only if found in the region it belongs to:
+    a speaker view's main picture also shows the inset, and a face or body seen there belongs to
+    the inset's person, who is measured in the inset itself."""
+    return (
+        [f for f in dedupe_faces(faces) if home_region(regions, f.eyes_mid_xy) == f.region],
+        [p for p in dedupe_poses(poses) if home_region(regions, _nose(p)) == p.region],
+    )
 
 
 def home_region(regions: tuple[Region, ...], xy: tuple[float, float]) -> Region | None:
@@ -356,11 +351,7 @@ def session_report(
     """The report of a finished session (batch or live: a live session reports the rate it
     actually analysed at, since it drops frames to keep up)."""
     warnings = list(warnings)
-    gallery = {
-        Layout.SIDE_BY_SIDE: "side-by-side",
-        Layout.STACKED: "stacked",
-        Layout.PIP: "pip",
-    }.get(setup.layout)
+    gallery = None if setup.layout == Layout.SINGLE else setup.layout.value
     tracks, dropped = session.tracks(gallery)
     if not tracks:
         raise NoPersonError(
