@@ -14,6 +14,7 @@ class Layout(str, enum.Enum):
     SIDE_BY_SIDE = "side-by-side"  # video-call gallery, two tiles left and right
     STACKED = "stacked"  # video-call gallery, two tiles top and bottom
     PIP = "pip"  # speaker view: one camera fills the picture, the other is a small inset
+    GRID = "grid"  # video-call gallery of more than two tiles with people
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ for the face detector are looked for again in a crop around the head the pose mo
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,15 @@ def view_relative(
 
 
 class SceneLandmarker:
-    """Face and pose landmarks for every region of a frame. Use as a context manager."""
+    """Face and pose landmarks for every region of a frame. Use as a context manager.
+
+    In VIDEO mode each region has its own pair of landmarkers (MediaPipe tracks a face from one
+    frame to the next, so one stream per camera picture); ``use`` switches to another set of
+    regions when the layout of a recording changes, keeping landmarkers of recent regions for
+    when a layout comes back (at most ``POOL_SIZE`` pairs). In IMAGE mode one pair serves every
+    region."""
+
+    POOL_SIZE = 8
 
     def __init__(
         self,
@@ -149,54 +158,100 @@ class SceneLandmarker:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._vision = vision
-        self.regions = regions
+        self._base_options = BaseOptions
+        self._models = models
         self.video = video
         self.fov_deg = vertical_fov_deg
-        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-        self._faces: list[Any] = []
-        self._poses: list[Any] = []
+        self._mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        self._min_face_confidence = min_face_confidence
+        self._min_pose_confidence = min_pose_confidence
+        self._pool: OrderedDict[tuple[Region | None, int, int], tuple[Any, Any]] = OrderedDict()
         self._crop_face: Any = None
         self._face_model = models.face
-        self._min_face_confidence = min_face_confidence
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose")
+        self._last_pose: Future[list[PoseObservation]] | None = None
+        self.regions: tuple[Region, ...] = ()
+        self._counts = (faces_per_region, poses_per_region)
         try:
-            for _ in regions:
-                self._faces.append(
-                    vision.FaceLandmarker.create_from_options(
-                        vision.FaceLandmarkerOptions(
-                            base_options=BaseOptions(model_asset_path=str(models.face)),
-                            running_mode=mode,
-                            num_faces=faces_per_region,
-                            min_face_detection_confidence=min_face_confidence,
-                            min_face_presence_confidence=min_face_confidence,
-                            output_face_blendshapes=True,
-                            output_facial_transformation_matrixes=True,
-                        )
-                    )
-                )
-                self._poses.append(
-                    vision.PoseLandmarker.create_from_options(
-                        vision.PoseLandmarkerOptions(
-                            base_options=BaseOptions(model_asset_path=str(models.pose)),
-                            running_mode=mode,
-                            num_poses=poses_per_region,
-                            min_pose_detection_confidence=min_pose_confidence,
-                            min_pose_presence_confidence=min_pose_confidence,
-                        )
-                    )
-                )
-        except (RuntimeError, ValueError, OSError) as e:
+            self.use(regions, faces_per_region, poses_per_region)
+        except BaseException:
             self.close()
-            raise ModelError(f"cannot load MediaPipe models from {models.face.parent}: {e}") from e
+            raise
+
+    def use(
+        self,
+        regions: tuple[Region, ...],
+        faces_per_region: int | None = None,
+        poses_per_region: int | None = None,
+    ) -> None:
+        """Look in these regions from now on (with up to this many faces and bodies in each)."""
+        faces = self._counts[0] if faces_per_region is None else faces_per_region
+        poses = self._counts[1] if poses_per_region is None else poses_per_region
+        self._counts = (faces, poses)
+        self.regions = regions
+        for region in regions:
+            self._tasks(region)
+
+    def _key(self, region: Region) -> tuple[Region | None, int, int]:
+        return (region if self.video else None, *self._counts)
+
+    def _tasks(self, region: Region) -> tuple[Any, Any]:
+        key = self._key(region)
+        if key in self._pool:
+            self._pool.move_to_end(key)
+            return self._pool[key]
+        vision, base = self._vision, self._base_options
+        try:
+            face = vision.FaceLandmarker.create_from_options(
+                vision.FaceLandmarkerOptions(
+                    base_options=base(model_asset_path=str(self._models.face)),
+                    running_mode=self._mode,
+                    num_faces=self._counts[0],
+                    min_face_detection_confidence=self._min_face_confidence,
+                    min_face_presence_confidence=self._min_face_confidence,
+                    output_face_blendshapes=True,
+                    output_facial_transformation_matrixes=True,
+                )
+            )
+            try:
+                pose = vision.PoseLandmarker.create_from_options(
+                    vision.PoseLandmarkerOptions(
+                        base_options=base(model_asset_path=str(self._models.pose)),
+                        running_mode=self._mode,
+                        num_poses=self._counts[1],
+                        min_pose_detection_confidence=self._min_pose_confidence,
+                        min_pose_presence_confidence=self._min_pose_confidence,
+                    )
+                )
+            except BaseException:
+                face.close()
+                raise
+        except (RuntimeError, ValueError, OSError) as e:
+            raise ModelError(
+                f"cannot load MediaPipe models from {self._models.face.parent}: {e}"
+            ) from e
+        self._pool[key] = (face, pose)
+        self._evict()
+        return face, pose
+
+    def _evict(self) -> None:
+        in_use = {self._key(r) for r in self.regions}
+        stale = [k for k in self._pool if k not in in_use]
+        while len(self._pool) > self.POOL_SIZE and stale:
+            if self._last_pose is not None:
+                self._last_pose.result()  # the pose thread may still use an old region's model
+            for task in self._pool.pop(stale.pop(0)):
+                task.close()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        for task in [*self._faces, *self._poses, self._crop_face]:
-            if task is not None:
+        self._executor.shutdown(wait=True)
+        for pair in self._pool.values():
+            for task in pair:
                 task.close()
-        self._faces.clear()
-        self._poses.clear()
+        self._pool.clear()
+        if self._crop_face is not None:
+            self._crop_face.close()
         self._crop_face = None
 
     def __enter__(self) -> SceneLandmarker:
@@ -211,43 +266,49 @@ class SceneLandmarker:
         self.close()
 
     # -- per frame ---------------------------------------------------------------------------
-    def observe(self, frame: Frame, *, run_pose: bool = True) -> FrameObservation:
-        """Faces (and, if ``run_pose``, bodies) in every region of ``frame``, waiting for both."""
-        pose_future = self.submit_poses(frame) if run_pose else None
+    def observe(self, frame: Frame) -> FrameObservation:
+        """Faces and bodies in every region of ``frame``, waiting for both."""
+        pose_future = self.submit_poses(frame)
         faces = self.detect_faces(frame)
-        poses = pose_future.result() if pose_future is not None else []
         return FrameObservation(
             index=frame.index,
             timestamp_ms=frame.timestamp_ms,
             faces=faces,
-            poses=tuple(poses),
+            poses=tuple(pose_future.result()),
         )
 
     def detect_faces(self, frame: Frame) -> tuple[FaceObservation, ...]:
         """Faces in every region of ``frame`` (on the calling thread)."""
         faces: list[FaceObservation] = []
-        for i, region in enumerate(self.regions):
+        for region in self.regions:
+            task = self._tasks(region)[0]
             image = _mp_image(frame.rgb, region)
             if self.video:
-                result = self._faces[i].detect_for_video(image, frame.timestamp_ms)
+                result = task.detect_for_video(image, frame.timestamp_ms)
             else:
-                result = self._faces[i].detect(image)
+                result = task.detect(image)
             faces.extend(self._faces_from_result(result, region, camera_for(region, self.fov_deg)))
         return tuple(faces)
 
     def submit_poses(self, frame: Frame) -> Future[list[PoseObservation]]:
         """Start the body model on ``frame`` in the background (it overlaps with the faces).
         Calls must come in time order; one at a time is kept by the single worker thread."""
-        return self._pool.submit(self._detect_poses, frame.rgb, frame.timestamp_ms)
+        jobs = [(region, self._tasks(region)[1]) for region in self.regions]
+        self._last_pose = self._executor.submit(
+            self._detect_poses, jobs, frame.rgb, frame.timestamp_ms
+        )
+        return self._last_pose
 
-    def _detect_poses(self, rgb: ImageArray, timestamp_ms: int) -> list[PoseObservation]:
+    def _detect_poses(
+        self, jobs: list[tuple[Region, Any]], rgb: ImageArray, timestamp_ms: int
+    ) -> list[PoseObservation]:
         out: list[PoseObservation] = []
-        images = [_mp_image(rgb, r) for r in self.regions]
-        for i, (region, image) in enumerate(zip(self.regions, images, strict=True)):
+        for region, task in jobs:
+            image = _mp_image(rgb, region)
             if self.video:
-                result = self._poses[i].detect_for_video(image, timestamp_ms)
+                result = task.detect_for_video(image, timestamp_ms)
             else:
-                result = self._poses[i].detect(image)
+                result = task.detect(image)
             out.extend(_poses_from_result(result, region))
         return out
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from analyzer.config import AnalyzerConfig, Layout
+from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
 from analyzer.landmarks import FACE_OVAL, SceneLandmarker
-from analyzer.pipeline import SceneSetup, SessionAnalyzer, session_report
+from analyzer.pipeline import SessionAnalyzer, session_report
 from analyzer.signals import expression
-from analyzer.types import AnalysisReport, FloatArray, Frame, Region, VideoInfo
+from analyzer.types import AnalysisReport, FloatArray, Frame, VideoInfo
 
 AWAY_CUE_S = 5.0  # "you've looked away for a while" after this long
 STILL_FACE_S = 15.0  # "your face is quite still" after this long without expression
@@ -177,10 +177,7 @@ class LiveSession:
 
     def report(self) -> AnalysisReport | None:
         """The same report as a batch analysis of everything seen; None if no one was seen."""
-        setup = SceneSetup(Layout.SINGLE, (Region(0, 0, self.info.width, self.info.height),), 1)
         try:
-            return session_report(
-                self.session, self.info, setup, self.warnings, self.cfg, live=True
-            )
+            return session_report(self.session, self.info, self.warnings, self.cfg, live=True)
         except NoPersonError:
             return None

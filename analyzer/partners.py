@@ -66,7 +66,7 @@ class ConnectionMoment:
 @dataclass(frozen=True)
 class PartnerReport:
     ids: tuple[int, int]
-    same_room: bool
+    same_room: bool | None  # None: one room or a call could not be told
     looking_at_partner: tuple[float | None, float | None]  # per person, room only
     mutual_gaze_ratio: float | None
     mutual_gaze_coverage: float
@@ -411,7 +411,7 @@ def analyse_partners(
     a: Sequence[PersonSample],
     b: Sequence[PersonSample],
     ids: tuple[int, int],
-    same_room: bool,
+    same_room: bool | None,
     cfg: PartnerConfig,
     *,
     analysis_fps: float,
@@ -426,7 +426,10 @@ def analyse_partners(
         raise ValueError(f"partners' samples must be aligned, got {len(a)} and {len(b)}")
     t = [s.time_s for s in a]
     d = frame_durations(t, 1.0 / analysis_fps)
-    if same_room:
+    if same_room is None:  # one room or a call could not be told: no claim either way
+        mutual: list[bool | None] = [None] * len(a)
+        look: tuple[float | None, float | None] = (None, None)
+    elif same_room:
         a_at_b = majority_smooth(
             [looking_at(x, y, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)],
             t,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -127,14 +127,18 @@ APPEARANCE_OTHER = 0.4  # above this, clearly someone else, however close they s
 
 def appearance(rgb: ImageArray, face: FaceObservation) -> FloatArray:
     """A colour signature of a person: hue-saturation histogram of the face, hair and what is
-    just around them (a tile's background travels with its person)."""
+    just around them (a tile's background travels with its person), inside their own picture
+    (a speaker view's inset is not mixed with the main picture around it)."""
     import cv2
 
     x0, y0, x1, y1 = face.bbox_xyxy
     w, h = x1 - x0, y1 - y0
+    r = face.region
     img_h, img_w = rgb.shape[:2]
-    xa, xb = int(max(0, x0 - 0.6 * w)), int(min(img_w, x1 + 0.6 * w))
-    ya, yb = int(max(0, y0 - 0.6 * h)), int(min(img_h, y1 + 0.4 * h))
+    left, top = max(0, r.x), max(0, r.y)
+    right, bottom = min(img_w, r.x + r.width), min(img_h, r.y + r.height)
+    xa, xb = int(max(left, x0 - 0.6 * w)), int(min(right, x1 + 0.6 * w))
+    ya, yb = int(max(top, y0 - 0.6 * h)), int(min(bottom, y1 + 0.4 * h))
     patch = np.ascontiguousarray(rgb[ya:yb, xa:xb])
     if patch.size == 0:
         return np.zeros(16 * 8, np.float32)
@@ -241,6 +245,37 @@ class PersonTracker:
                 t.look = p.appearance if t.look is None else 0.9 * t.look + 0.1 * p.appearance
         return keys
 
+    def remap(self, moves: Mapping[Region, Region]) -> None:
+        """Tiles that moved or changed size (an inset dragged or resized): people last seen in
+        one are looked for in the other, at the same place relative to the tile."""
+        for t in self._tracks:
+            new = moves.get(t.region)
+            if new is None or new == t.region:
+                continue
+            old = t.region
+            fx = (t.anchor_xy[0] - old.x) / old.width
+            fy = (t.anchor_xy[1] - old.y) / old.height
+            t.anchor_xy = (new.x + fx * new.width, new.y + fy * new.height)
+            t.region = new
+
+    def look(self, key: int) -> FloatArray | None:
+        """The person's colour signature (a running mean over the frames they were seen in)."""
+        return self._tracks[key].look
+
+    def absorb(self, key: int, other: int) -> None:
+        """``other`` turned out to be the same person as ``key``: one track from now on."""
+        t, o = self._tracks[key], self._tracks[other]
+        t.xs += o.xs
+        t.ys += o.ys
+        t.regions.update(o.regions)
+        if len(o.xs) > len(t.xs) - len(o.xs) and o.look is not None:
+            t.look = o.look  # the look seen longer
+        if o.last_time_s > t.last_time_s:
+            t.anchor_xy, t.region, t.last_time_s = o.anchor_xy, o.region, o.last_time_s
+        o.xs, o.ys, o.regions = [], [], Counter()
+        o.look = None
+        o.last_time_s = -math.inf
+
     def median_anchor(self, key: int) -> tuple[float, float]:
         t = self._tracks[key]
         return (float(np.median(t.xs)), float(np.median(t.ys)))
@@ -251,34 +286,49 @@ class PersonTracker:
         return t.regions.most_common(1)[0][0] if t.regions else t.region
 
 
-def positions(
-    anchors: list[tuple[float, float]],
-    regions: list[Region],
-    gallery: str | None,
-    layout_regions: tuple[Region, ...] = (),
-) -> tuple[list[int], list[Position]]:
-    """Order people left to right (top to bottom for stacked tiles; the main picture before the
-    inset for a speaker view) and name their positions. ``layout_regions``: all the layout's
-    regions (a speaker view's main picture is the biggest, whether or not anyone is in it).
+def positions(anchors: list[tuple[float, float]]) -> tuple[list[int], list[Position]]:
+    """People in one picture ordered left to right and named by where they stand.
 
     Returns (order, positions): ``order[i]`` is the index into ``anchors`` of the i-th person.
     """
     n = len(anchors)
-    if n == 0:
-        return [], []
-    if gallery == "pip":  # the main picture's people (left to right), then the inset's
-        main = max(layout_regions or tuple(regions), key=lambda r: r.width * r.height)
-        order = sorted(range(n), key=lambda i: (regions[i] != main, anchors[i][0]))
-        names = [Position.CENTER if regions[i] == main else Position.INSET for i in order]
-        return order, names
-    if gallery == "stacked":
-        order = sorted(range(n), key=lambda i: (regions[i].y, anchors[i][1]))
-    else:
-        order = sorted(range(n), key=lambda i: (regions[i].x if gallery else 0, anchors[i][0]))
-    if n == 1:
-        return order, [Position.CENTER]
-    if gallery == "stacked":
-        names = [Position.TOP] + [Position.CENTER] * (n - 2) + [Position.BOTTOM]
-    else:
-        names = [Position.LEFT] + [Position.CENTER] * (n - 2) + [Position.RIGHT]
-    return order, names
+    order = sorted(range(n), key=lambda i: anchors[i][0])
+    if n <= 1:
+        return order, [Position.CENTER] * n
+    return order, [Position.LEFT] + [Position.CENTER] * (n - 2) + [Position.RIGHT]
+
+
+_RANK = {
+    Position.LEFT: 0,
+    Position.TOP: 0,
+    Position.CENTER: 1,
+    Position.RIGHT: 2,
+    Position.BOTTOM: 2,
+    Position.INSET: 3,
+}
+
+
+def call_positions(
+    seen_at: list[Counter[Position]], anchors: list[tuple[float, float]]
+) -> tuple[list[int], list[Position]]:
+    """People of a call, each named by the place of the tile they were in most (``seen_at``:
+    frames per place, over every layout of the recording), a place given to one person only
+    where each has one of their own; ordered left before right, top before bottom, the main
+    picture before the inset.
+
+    Returns (order, positions) like ``positions``."""
+    n = len(seen_at)
+    names: list[Position | None] = [None] * n
+    taken: set[Position] = set()
+    for _, i, where in sorted(
+        ((c[p], i, p) for i, c in enumerate(seen_at) for p in c), key=lambda x: -x[0]
+    ):
+        if names[i] is None and where not in taken:
+            names[i] = where
+            taken.add(where)
+    final = [
+        name if name is not None else (seen_at[i].most_common(1) or [(Position.CENTER, 0)])[0][0]
+        for i, name in enumerate(names)
+    ]
+    order = sorted(range(n), key=lambda i: (_RANK[final[i]], anchors[i][0], anchors[i][1]))
+    return order, [final[i] for i in order]

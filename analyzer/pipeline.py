@@ -1,77 +1,77 @@
 """The one orchestrator: frames in, per-person samples and a report out.
 
-``analyze`` is batch analysis of a file (the CLI and the API's worker). ``SessionAnalyzer`` is the
-frame-by-frame core it drives, which a live front end can drive too.
+``analyze`` is batch analysis of a file (the CLI and the API's worker): a pre-scan
+(``analyzer.scene``) reads how the recording is laid out over time, then every analysed frame
+goes through ``SessionAnalyzer``, the frame-by-frame core that a live front end drives too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzer import __version__
-from analyzer.config import AnalyzerConfig, Layout
+from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
 from analyzer.landmarks import ModelPaths, SceneLandmarker, head_crop_box, mediapipe_version
-from analyzer.layout import LayoutResult, detect_layout, split_regions
 from analyzer.metrics import person_metrics
 from analyzer.partners import PartnerReport, analyse_partners
 from analyzer.people import (
     PersonTracker,
     appearance,
-    dedupe_faces,
-    dedupe_poses,
+    appearance_distance,
+    call_positions,
     merge_duplicate_people,
     pair_faces_with_poses,
     positions,
 )
+from analyzer.scene import ScenePlan, at_home, plan_scene, single_plan
 from analyzer.signals.person import Measured, measure_person
 from analyzer.tracks import finish_track
 from analyzer.types import (
     AnalysisReport,
-    FaceObservation,
     Frame,
     ImageArray,
     PersonDetection,
     PersonReport,
     PersonTrack,
     PoseObservation,
-    Region,
+    Position,
     SourceKind,
     VideoInfo,
 )
-from analyzer.video import FrameSource, Prefetch, RateSampler, open_source, spread_frames
+from analyzer.video import Prefetch, RateSampler, open_source
 
 ProgressFn = Callable[[float], None]
 # Called after each analysed frame with its number and what was found (track key, measurement,
 # detection) for each person: how callers keep per-frame detail the report does not carry.
 FrameHook = Callable[[int, list[tuple[int, Measured, PersonDetection]]], None]
-PRESCAN_FRAMES = 6
-MAX_PEOPLE_PER_REGION = 6
-
-
-@dataclass(frozen=True)
-class SceneSetup:
-    """What the pre-scan decided: the layout, its regions, and people to expect per region."""
-
-    layout: Layout
-    regions: tuple[Region, ...]
-    people_per_region: int
+# Two tracks that never appear together are one person if their looks are this close (a
+# Bhattacharyya distance; people.APPEARANCE_OTHER calls 0.4 "clearly someone else" when both
+# stand in one place at once).
+JOIN_MAX_DISTANCE = 0.5
+JOIN_MAX_SHARED_FRAMES = 3
 
 
 @dataclass
 class _TrackData:
     frames: dict[int, Measured] = field(default_factory=dict)
+    positions: Counter[Position] = field(default_factory=Counter)  # where, frame by frame
 
 
 class SessionAnalyzer:
     """Feeds frames through the landmarker, pairs faces with bodies, and keeps people apart."""
 
-    def __init__(self, landmarker: SceneLandmarker, cfg: AnalyzerConfig) -> None:
+    def __init__(
+        self, landmarker: SceneLandmarker, cfg: AnalyzerConfig, plan: ScenePlan | None = None
+    ) -> None:
         self.landmarker = landmarker
         self.cfg = cfg
+        self.plan = plan or single_plan(landmarker.regions[0], 1)
+        self._span = self.plan.spans[0]
         self.tracker = PersonTracker()
         self.times_s: list[float] = []
         self._tracks: dict[int, _TrackData] = {}
@@ -87,6 +87,18 @@ class SessionAnalyzer:
         later until the next ones (a lag of 0.2 s at 10 frames per second, which posture does
         not mind). For a still image everything is measured on the image itself."""
         n = len(self.times_s)
+        span = self.plan.span_at(frame.timestamp_ms / 1000.0)
+        if span is not self._span:  # the layout of the recording changed
+            # a tile that kept its name (an inset dragged or resized) keeps its people
+            moves = {
+                old: new
+                for old, name in zip(self._span.regions, self._span.positions, strict=True)
+                for new, new_name in zip(span.regions, span.positions, strict=True)
+                if name == new_name and self._span.positions.count(name) == 1
+            }
+            self.tracker.remap(moves)
+            self._span = span
+            self.landmarker.use(span.regions, span.people_per_region, span.people_per_region)
         due = n % self.cfg.pose_every_n == 0
         # Bodies started on frame k are picked up on frame k + 2 (or the next due frame if
         # sooner): always the same frame, so results do not depend on timing.
@@ -114,7 +126,11 @@ class SessionAnalyzer:
         out = []
         for key, det in zip(keys, people, strict=True):
             m = measure_person(det, time_s, self.cfg)
-            self._tracks.setdefault(key, _TrackData()).frames[n] = m
+            data = self._tracks.setdefault(key, _TrackData())
+            data.frames[n] = m
+            where = span.position_of(det.region)
+            if where is not None:
+                data.positions[where] += 1
             out.append((key, m, det))
         return out
 
@@ -136,8 +152,9 @@ class SessionAnalyzer:
             return self.cfg.analysis_fps
         return round((len(t) - 1) / (t[-1] - t[0]), 2)
 
-    def tracks(self, gallery: str | None) -> tuple[list[PersonTrack], int]:
-        """Finished tracks ordered left to right, and how many short tracks were dropped."""
+    def tracks(self) -> tuple[list[PersonTrack], int]:
+        """Finished tracks in position order (left to right, top to bottom, the main picture
+        before the inset), and how many short tracks were dropped."""
         n_frames = len(self.times_s)
         dt = 1.0 / self.cfg.analysis_fps
         keep = [
@@ -146,9 +163,13 @@ class SessionAnalyzer:
             if n_frames <= 1 or len(d.frames) * dt >= self.cfg.min_track_s
         ]
         dropped = len(self._tracks) - len(keep)
+        keep = self._joined(keep)
         anchors = [self.tracker.median_anchor(k) for k in keep]
         regions = [self.tracker.region(k) for k in keep]
-        order, names = positions(anchors, regions, gallery, self.landmarker.regions)
+        if self.plan.call:
+            order, names = call_positions([self._tracks[k].positions for k in keep], anchors)
+        else:
+            order, names = positions(anchors)
         tracks = []
         for pid, (i, pos) in enumerate(zip(order, names, strict=True), start=1):
             key = keep[i]
@@ -165,121 +186,39 @@ class SessionAnalyzer:
             )
         return tracks, dropped
 
-
-def prescan(source: FrameSource, models: ModelPaths, cfg: AnalyzerConfig) -> SceneSetup:
-    """Look at a few frames spread over the input: gallery or not, and how many people."""
-    info = source.info
-    full = Region(0, 0, info.width, info.height)
-    frames = spread_frames(source, PRESCAN_FRAMES)
-    if not frames:
-        return SceneSetup(Layout.SINGLE, (full,), cfg.max_people or 1)
-    single = LayoutResult(Layout.SINGLE, (full,))
-    whole = _look(frames, (full,), models, cfg)
-    scenes = whole
-    if cfg.layout == Layout.AUTO:
-        found = detect_layout(frames) if info.kind == SourceKind.VIDEO else single
-        if found.layout != Layout.SINGLE:
-            scenes = _look(frames, found.regions, models, cfg)  # small tiles need their own look
-            if not gallery_fits(found.regions, scenes, whole):
-                found, scenes = single, whole  # a face across a seam, or a tile without one
-    elif cfg.layout == Layout.SINGLE:
-        found = single
-    else:
-        detected = detect_layout(frames)
-        regions = (
-            detected.regions
-            if detected.layout == cfg.layout
-            else split_regions(cfg.layout, info.width, info.height)
-        )
-        found = LayoutResult(cfg.layout, regions)
-        scenes = _look(frames, found.regions, models, cfg)
-    regions = found.regions
-    counts = [
-        max(
-            max(
-                sum(home_region(regions, f.eyes_mid_xy) == r for f in faces),
-                sum(home_region(regions, p) == r for p in noses),
+    def _joined(self, keys: list[int]) -> list[int]:
+        """One person split into two tracks (a change of layout moved them to a tile where
+        they looked different for a moment): while there are more tracks than people ever seen
+        at once, the two most alike that never appear together are one person."""
+        frames = {k: set(self._tracks[k].frames) for k in keys}
+        at_once = Counter(n for k in keys for n in frames[k])
+        counts = sorted(at_once.values(), reverse=True)
+        # people seen at once, not counting a few frames read with the old layout's regions
+        most = counts[min(len(counts) - 1, JOIN_MAX_SHARED_FRAMES)] if counts else 0
+        keys = list(keys)
+        while len(keys) > most:
+            best: tuple[float, int, int] | None = None
+            for i, a in enumerate(keys):
+                for b in keys[i + 1 :]:
+                    # a frame or two together at a change of layout, read a moment late
+                    if len(frames[a] & frames[b]) > JOIN_MAX_SHARED_FRAMES:
+                        continue
+                    d = appearance_distance(self.tracker.look(a), self.tracker.look(b))
+                    if d is not None and d < JOIN_MAX_DISTANCE and (best is None or d < best[0]):
+                        best = (d, a, b)
+            if best is None:
+                break
+            _, a, b = best
+            if len(frames[b]) > len(frames[a]):
+                a, b = b, a
+            self._tracks[a].frames.update(
+                {n: m for n, m in self._tracks[b].frames.items() if n not in frames[a]}
             )
-            for faces, noses in scenes
-        )
-        for r in regions
-    ]
-    people = cfg.max_people or max(1, min(MAX_PEOPLE_PER_REGION, max(counts)))
-    return SceneSetup(found.layout, found.regions, people)
-
-
-Scene = tuple[list[FaceObservation], list[tuple[float, float]]]
-
-
-def _look(
-    frames: list[ImageArray],
-    regions: tuple[Region, ...],
-    models: ModelPaths,
-    cfg: AnalyzerConfig,
-) -> list[Scene]:
-    """Faces and body positions (noses) in each frame, looked for in each region (a face found
-    in the main picture but inside an inset belongs to the inset and is left out)."""
-    out: list[Scene] = []
-    with SceneLandmarker(
-        models,
-        regions,
-        video=False,
-        faces_per_region=MAX_PEOPLE_PER_REGION,
-        poses_per_region=MAX_PEOPLE_PER_REGION,
-        vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
-    ) as lm:
-        for i, rgb in enumerate(frames):
-            obs = lm.observe(Frame(index=i, timestamp_ms=i, rgb=rgb))
-            faces, poses = at_home(regions, obs.faces, obs.poses)
-            out.append((faces, [_nose(p) for p in poses]))
-    return out
-
-
-def _nose(p: PoseObservation) -> tuple[float, float]:
-    return (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
-
-
-def at_home(
-    regions: tuple[Region, ...],
-    faces: Sequence[FaceObservation],
-    poses: Sequence[PoseObservation],
-) -> tuple[list[FaceObservation], list[PoseObservation]]:
-    """Faces and bodies without duplicates, each kept only if found in the region it belongs to:
-    a speaker view's main picture also shows the inset, and a face or body seen there belongs to
-    the inset's person, who is measured in the inset itself."""
-    return (
-        [f for f in dedupe_faces(faces) if home_region(regions, f.eyes_mid_xy) == f.region],
-        [p for p in dedupe_poses(poses) if home_region(regions, _nose(p)) == p.region],
-    )
-
-
-def home_region(regions: tuple[Region, ...], xy: tuple[float, float]) -> Region | None:
-    """The region a point belongs to: the smallest that contains it (a speaker view's inset lies
-    inside the main picture, and a face there belongs to the inset)."""
-    inside = [r for r in regions if r.contains(*xy)]
-    return min(inside, key=lambda r: r.width * r.height) if inside else None
-
-
-def gallery_fits(regions: tuple[Region, ...], scenes: list[Scene], whole: list[Scene]) -> bool:
-    """Every tile shows a face in at least half the frames (``scenes``: looked for tile by tile),
-    and no face lies across a seam (``whole``: looked for on the whole frame)."""
-    for region in regions:
-        with_face = sum(
-            any(home_region(regions, f.eyes_mid_xy) == region for f in faces) for faces, _ in scenes
-        )
-        if with_face * 2 < len(scenes):
-            return False
-    for faces, _ in whole:
-        for f in faces:
-            x0, y0, x1, y1 = f.bbox_xyxy
-            r = home_region(regions, f.eyes_mid_xy)
-            if r is None:
-                continue
-            inside_w = min(x1, r.x + r.width) - max(x0, r.x)
-            inside_h = min(y1, r.y + r.height) - max(y0, r.y)
-            if inside_w < 0.85 * (x1 - x0) or inside_h < 0.85 * (y1 - y0):
-                return False
-    return True
+            self._tracks[a].positions.update(self._tracks[b].positions)
+            self.tracker.absorb(a, b)
+            frames[a] |= frames.pop(b)
+            keys.remove(b)
+        return keys
 
 
 def analyze(
@@ -293,44 +232,46 @@ def analyze(
     cfg = cfg or AnalyzerConfig()
     with open_source(input_spec) as source:
         info = source.info
-        setup = prescan(source, models, cfg)
+        plan = plan_scene(source, models, cfg)
         video = info.kind != SourceKind.IMAGE
         sampler = RateSampler(cfg.analysis_fps)
         duration_ms = (info.duration_s or 0.0) * 1000.0
+        first = plan.spans[0]
         with SceneLandmarker(
             models,
-            setup.regions,
+            first.regions,
             video=video,
-            faces_per_region=setup.people_per_region,
-            poses_per_region=setup.people_per_region,
+            faces_per_region=first.people_per_region,
+            poses_per_region=first.people_per_region,
             vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
         ) as lm:
-            session = SessionAnalyzer(lm, cfg)
+            session = SessionAnalyzer(lm, cfg, plan)
             for frame in Prefetch(source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)):
                 found = session.process(frame)
                 if on_frame is not None:
                     on_frame(len(session.times_s) - 1, found)
                 if progress is not None and duration_ms > 0:
                     progress(min(1.0, frame.timestamp_ms / duration_ms))
-        warnings = list(source.warnings)
+        warnings = [*plan.warnings, *source.warnings]
     if progress is not None:
         progress(1.0)
-    return session_report(session, info, setup, warnings, cfg)
+    return session_report(session, info, warnings, cfg)
 
 
 def pair_report(
-    people: list[PersonReport], layout: Layout, cfg: AnalyzerConfig, rate_fps: float
+    people: list[PersonReport], plan: ScenePlan, cfg: AnalyzerConfig, rate_fps: float
 ) -> PartnerReport | None:
-    """Partners: the two people seen most, when there are at least two (None otherwise)."""
-    if len(people) < 2:
+    """Partners: only when there are exactly two people. On a call each has their own camera;
+    in one room they can look at each other; when the pre-scan could not tell which, nothing is
+    said about looking at each other."""
+    if len(people) != 2:
         return None
-    two = sorted(people, key=lambda p: -p.metrics.face_visible_ratio)[:2]
-    a, b = sorted(two, key=lambda p: p.track.id)
+    a, b = people
     return analyse_partners(
         a.track.samples,
         b.track.samples,
         (a.track.id, b.track.id),
-        same_room=layout == Layout.SINGLE,
+        same_room=None if not plan.certain else not plan.call,
         cfg=cfg.partners,
         analysis_fps=rate_fps,
         smile_threshold=cfg.expression.smile_threshold,
@@ -339,10 +280,13 @@ def pair_report(
     )
 
 
+def _measured_anything(track: PersonTrack) -> bool:
+    return any(s.face_visible or s.arms_crossed is not None for s in track.samples)
+
+
 def session_report(
     session: SessionAnalyzer,
     info: VideoInfo,
-    setup: SceneSetup,
     warnings: list[str],
     cfg: AnalyzerConfig,
     *,
@@ -351,8 +295,14 @@ def session_report(
     """The report of a finished session (batch or live: a live session reports the rate it
     actually analysed at, since it drops frames to keep up)."""
     warnings = list(warnings)
-    gallery = None if setup.layout == Layout.SINGLE else setup.layout.value
-    tracks, dropped = session.tracks(gallery)
+    tracks, dropped = session.tracks()
+    measured = [t for t in tracks if _measured_anything(t)]
+    if len(measured) < len(tracks):
+        warnings.append(
+            f"{len(tracks) - len(measured)} detection(s) in which nothing could be measured "
+            f"(no face, no arms) were left out"
+        )
+        tracks = [replace(t, id=i) for i, t in enumerate(measured, start=1)]
     if not tracks:
         raise NoPersonError(
             f"{info.name}: no person found in {len(session.times_s)} analysed frame(s)"
@@ -380,17 +330,18 @@ def session_report(
                 f"person {track.id}: face visible only {metrics.face_visible_ratio:.0%} of the "
                 f"time; their face measures cover that share"
             )
+    plan = session.plan
+    rate = session.rate_fps() if live else cfg.analysis_fps
     return AnalysisReport(
         video=info,
-        partners=pair_report(
-            people, setup.layout, cfg, session.rate_fps() if live else cfg.analysis_fps
-        ),
+        partners=pair_report(people, plan, cfg, rate),
         frames_analyzed=len(session.times_s),
-        analysis_fps=session.rate_fps() if live else cfg.analysis_fps,
-        layout=setup.layout.value,
-        regions=setup.regions,
+        analysis_fps=rate,
+        layout=plan.main.layout.value,
+        regions=plan.main.regions,
         people=tuple(people),
         warnings=tuple(warnings),
         settings=cfg.as_dict(),
         versions={"presence": __version__, "mediapipe": mediapipe_version()},
+        layout_spans=plan.spans,
     )

@@ -27,6 +27,7 @@ from analyzer.report_schema import (
     GeneratorModel,
     HeadModel,
     LayoutModel,
+    LayoutSpanModel,
     MirroringModel,
     PartnersModel,
     PersonModel,
@@ -42,6 +43,8 @@ TIMELINE_COLUMNS = (
     "time_s",
     "person",
     "face_visible",
+    "face_x_px",
+    "face_y_px",
     "eye_contact",
     "on_screen",
     "gaze_yaw_deg",
@@ -134,6 +137,16 @@ def to_model(report: AnalysisReport) -> Report:
         layout=LayoutModel(
             kind=report.layout,  # type: ignore[arg-type]
             tiles=[_tile(r) for r in report.regions] if gallery else [],
+            spans=[
+                LayoutSpanModel(
+                    start_s=s.start_s,
+                    end_s=s.end_s,
+                    kind=s.layout.value,  # type: ignore[arg-type]
+                    tiles=[_tile(r) for r in s.regions],
+                    positions=[p.value for p in s.positions],
+                )
+                for s in report.layout_spans
+            ],
         ),
         people=[_person(p, gallery) for p in report.people],
         settings=dict(report.settings),
@@ -207,6 +220,8 @@ def timeline_csv(report: AnalysisReport) -> str:
                 f"{t:.3f}",
                 pid,
                 _fmt(s.face_visible, 0),
+                "" if s.anchor_xy is None else f"{s.anchor_xy[0]:.0f}",
+                "" if s.anchor_xy is None else f"{s.anchor_xy[1]:.0f}",
                 _fmt(s.eye_contact, 0),
                 _fmt(s.on_screen, 0),
                 _fmt(s.gaze_yaw_deg, 1),

@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # Versions a reader of this code accepts (minor versions only add fields, which default).
-READABLE_VERSIONS = ("1.1", "1.2")
+READABLE_VERSIONS = ("1.1", "1.2", "1.3")
 
 
 class _Model(BaseModel):
@@ -99,7 +99,7 @@ class PersonModel(_Model):
         description="1 for the leftmost (or topmost) person, then onward; in speaker view the "
         "main picture's people come before the inset's."
     )
-    position: Literal["left", "right", "top", "bottom", "center", "inset"]
+    position: PositionName
     tile: TileModel | None = Field(description="The gallery tile this person is in, if any.")
     face_visible_ratio: float
     eye_contact: EyeContactModel
@@ -122,9 +122,32 @@ class VideoModel(_Model):
     analysis_fps: float
 
 
+LayoutKind = Literal["single", "side-by-side", "stacked", "pip", "grid"]
+PositionName = Literal["left", "right", "top", "bottom", "center", "inset"]
+
+
+class LayoutSpanModel(_Model):
+    start_s: float
+    end_s: float | None = Field(description="Null: to the end of the recording.")
+    kind: LayoutKind
+    tiles: list[TileModel] = Field(
+        description="The camera pictures analysed in this span (those with people)."
+    )
+    positions: list[PositionName] = Field(description="What each of those tiles is called.")
+
+
 class LayoutModel(_Model):
-    kind: Literal["single", "side-by-side", "stacked", "pip"]
-    tiles: list[TileModel]
+    kind: LayoutKind = Field(
+        description="The arrangement seen longest: one picture (single), a two-tile gallery "
+        "(side-by-side, stacked), a speaker view with a small inset (pip), or a gallery of more "
+        "tiles (grid)."
+    )
+    tiles: list[TileModel] = Field(description="The analysed tiles of that arrangement.")
+    spans: list[LayoutSpanModel] = Field(
+        default_factory=list,
+        description="Each stretch of the recording with one arrangement, in order (added in "
+        "1.3): a call can change from gallery to speaker view and back.",
+    )
 
 
 class SynchronyModel(_Model):
@@ -179,7 +202,11 @@ class ConnectionMomentModel(_Model):
 
 class PartnersModel(_Model):
     people: list[int] = Field(description="The two partners' ids.")
-    same_room: bool = Field(description="One camera, one room (true), or a call's gallery.")
+    same_room: bool | None = Field(
+        description="One camera, one room (true), or a call, each with their own camera "
+        "(false); null when the layout could not be read with confidence (then nothing is said "
+        "about looking at each other)."
+    )
     looking_at_partner: list[float | None] = Field(
         description="Per partner, share of measured time their gaze was on the other's head "
         "(one room only; null on a call)."
@@ -203,7 +230,7 @@ class GeneratorModel(_Model):
 
 
 class Report(_Model):
-    schema_version: Literal["1.1", "1.2"] = "1.2"
+    schema_version: Literal["1.1", "1.2", "1.3"] = "1.3"
     generator: GeneratorModel
     video: VideoModel
     layout: LayoutModel

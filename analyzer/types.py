@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzer.attention import ScreenTarget
+from analyzer.config import Layout
 
 if TYPE_CHECKING:
     from analyzer.partners import PartnerReport
@@ -289,6 +290,30 @@ class Position(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class LayoutSpan:
+    """A stretch of a recording with one arrangement of camera pictures (a call can change
+    from gallery to speaker view and back): the pictures that hold people, analysed each as
+    its own camera, and what each is called."""
+
+    start_s: float
+    end_s: float | None  # None: to the end
+    layout: Layout
+    regions: tuple[Region, ...]
+    positions: tuple[Position, ...]
+    people_per_region: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.regions) != len(self.positions):
+            raise ValueError("LayoutSpan needs one position per region")
+
+    def position_of(self, region: Region) -> Position | None:
+        for r, p in zip(self.regions, self.positions, strict=True):
+            if r == region:
+                return p
+        return None
+
+
+@dataclass(frozen=True)
 class PersonTrack:
     """A person's samples over the session, under a stable id (1 = leftmost or topmost)."""
 
@@ -318,3 +343,4 @@ class AnalysisReport:
     settings: Mapping[str, object] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=dict)
     partners: PartnerReport | None = None
+    layout_spans: tuple[LayoutSpan, ...] = ()

@@ -13,7 +13,8 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +28,7 @@ from analyzer.errors import InputError
 from analyzer.types import Frame, ImageArray, SourceKind, VideoInfo
 
 KeepFn = Callable[[int], bool]
-SPREAD_MAX_DECODE = 90
+APPROACH_S = 0.3  # a quick look decodes every frame only this close to the moment it wants
 # FFmpeg renders text files as "video" (ANSI art); such a file is not a recording.
 TEXT_AS_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -114,6 +115,7 @@ class VideoFileSource(_ClosingMixin):
 
         self.path = path
         self.warnings: list[str] = []
+        self._keyframes: list[float] | None = None
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
@@ -227,6 +229,27 @@ class VideoFileSource(_ClosingMixin):
                 f"the video ends at {last_ms / 1000.0:.1f} s but its header says {dur:.1f} s; "
                 f"it is probably truncated and was analysed as far as it decodes"
             )
+
+    def keyframe_times_s(self) -> list[float]:
+        """Times of the video's keyframes (seconds from its start), read once from the packet
+        index without decoding: where a seek lands."""
+        if self._keyframes is None:
+            import av
+
+            times: list[float] = []
+            try:
+                with av.open(str(self.path)) as container:
+                    stream = container.streams.video[0]
+                    start = (
+                        float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+                    )
+                    for packet in container.demux(stream):
+                        if packet.is_keyframe and packet.pts is not None:
+                            times.append(float(packet.pts * stream.time_base) - start)
+            except av.error.FFmpegError:
+                pass  # a damaged index: seeks will find their own way
+            self._keyframes = sorted(times)
+        return self._keyframes
 
     def _gap_warning(self, from_ms: int, to_ms: int) -> None:
         gaps = [w for w in self.warnings if w.startswith("no video frames")]
@@ -380,40 +403,74 @@ class Prefetch:
             self._thread.join()
 
 
-def spread_frames(source: FrameSource, count: int) -> list[ImageArray]:
-    """Up to ``count`` frames spread over the whole source, for a quick look before analysis.
+@dataclass(frozen=True)
+class Moment:
+    """A frame at a moment of a video (its time from the video's start) and, when asked for, a
+    second one a little later, for telling what moves from what stands still."""
+
+    timestamp_ms: int
+    frames: tuple[ImageArray, ...]
+
+
+def sample_moments(
+    source: FrameSource,
+    times_s: Sequence[float],
+    *,
+    follow_s: float = 0.0,
+    shrink: Callable[[ImageArray], ImageArray] | None = None,
+) -> list[Moment]:
+    """Frames at (or just after) each of ``times_s``, in order, for a quick look before the
+    analysis; with ``follow_s``, each moment also has the frame that much later. ``shrink`` is
+    applied to every frame kept (so memory holds small copies only).
 
     Video files are reopened and sought (the source itself is not moved); an image gives its one
-    frame; a camera gives none.
-    """
+    frame at time 0; a camera gives none. A decoding error ends the look early: the analysis
+    itself reports decode problems."""
+    keep = shrink or (lambda rgb: rgb)
     if isinstance(source, ImageSource):
-        return [frame.rgb for frame in source.frames()]
+        return [Moment(0, tuple(keep(f.rgb) for f in source.frames()))]
     if not isinstance(source, VideoFileSource):
         return []
     import av
 
-    out: list[ImageArray] = []
-    duration = source.info.duration_s or 0.0
-    targets = [duration * (i + 0.5) / count for i in range(count)] if duration > 0 else [0.0]
+    out: list[Moment] = []
+    keyframes = source.keyframe_times_s()
     try:
         with av.open(str(source.path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            cc = stream.codec_context
             start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-            seen: set[float | None] = set()
-            for t in targets:
-                # Seeking lands on the keyframe before ``t``; decode on toward ``t`` but not
-                # further than SPREAD_MAX_DECODE frames (keyframes can be far apart).
-                container.seek(int((start + t) / stream.time_base), stream=stream, backward=True)
-                for n, av_frame in enumerate(container.decode(stream)):
-                    ft = av_frame.time
-                    if ft is not None and ft - start < t - 0.05 and n < SPREAD_MAX_DECODE:
+            frames: Iterator[av.VideoFrame] | None = None
+            at = -math.inf  # time of the last frame decoded
+            for t in sorted(times_s):
+                # a seek lands on the keyframe before ``t``: decoding on from where we are is
+                # cheaper unless that keyframe lies ahead of us (keyframes can be far apart)
+                k = bisect_right(keyframes, t + 1e-6) - 1
+                landing = keyframes[k] if k >= 0 else 0.0
+                if frames is None or not landing <= at < t:
+                    container.seek(int((start + t) / stream.time_base), stream=stream)
+                    frames = iter(container.decode(stream))
+                got: list[ImageArray] = []
+                first_ms = 0
+                want = t
+                for av_frame in frames:
+                    ft = (av_frame.time if av_frame.time is not None else want) - start
+                    at = ft
+                    # far from the moment: frames nothing depends on need not be decoded
+                    cc.skip_frame = "NONREF" if ft < want - APPROACH_S else "DEFAULT"
+                    if ft < want - 0.02:
                         continue
-                    if ft not in seen:
-                        seen.add(ft)
-                        rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-                        out.append(rotate_display(rgb, source.rotation_deg))
+                    rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                    got.append(keep(rotate_display(rgb, source.rotation_deg)))
+                    if len(got) == 1:
+                        first_ms = round(ft * 1000.0)
+                        if follow_s > 0:
+                            want = ft + follow_s
+                            continue
                     break
+                if got and (not out or first_ms > out[-1].timestamp_ms):
+                    out.append(Moment(first_ms, tuple(got)))
     except av.error.FFmpegError:
         pass  # a look-ahead only: the analysis itself reports decode problems
     return out

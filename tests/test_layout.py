@@ -60,7 +60,7 @@ def test_named_layouts_split_in_halves() -> None:
 
 
 def _speaker_view(margin: int, right: bool, bottom: bool) -> tuple[list[np.ndarray], int, int]:
-    """Synthetic speaker-view frames: a plain main picture with a moving 'head', and a framed
+    """Synthetic speaker-view frames: a shaded main picture with a moving 'head', and a framed
     268x201 inset ``margin`` pixels from the chosen corner. Returns the frames and the inset's
     inner corner (the one towards the middle of the picture)."""
     import cv2
@@ -69,9 +69,11 @@ def _speaker_view(margin: int, right: bool, bottom: bool) -> tuple[list[np.ndarr
     rng = np.random.default_rng(margin)
     x0 = w - iw - margin if right else margin
     y0 = h - ih - margin if bottom else margin
+    # a camera picture: a shaded wall with sensor noise (a plain one would be an app's background)
+    wall = np.add.outer(np.linspace(40, 100, h), np.linspace(0, 60, w))[:, :, None].repeat(3, 2)
     out = []
     for _ in range(8):
-        f = np.full((h, w, 3), 90, np.uint8)
+        f = np.clip(wall + rng.normal(0, 3, wall.shape), 0, 255).astype(np.uint8)
         center = (int(rng.integers(200, 760)), int(rng.integers(100, 440)))
         cv2.circle(f, center, 120, (200, 170, 150), -1)
         f[y0 - 2 : y0 + ih + 2, x0 - 2 : x0 + iw + 2] = 255  # the tile's frame

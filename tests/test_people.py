@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from analyzer.people import (
     PersonTracker,
     appearance_distance,
+    call_positions,
     dedupe_poses,
     merge_duplicate_people,
     pair_faces_with_poses,
@@ -81,21 +84,45 @@ def test_people_in_different_tiles_never_swap() -> None:
     assert k2 == [k1[1], k1[0]]
 
 
-def test_positions_left_to_right_and_stacked() -> None:
-    order, names = positions([(500, 0), (100, 0)], [FRAME, FRAME], None)
+def test_positions_left_to_right_in_one_room() -> None:
+    order, names = positions([(500, 0), (100, 0)])
     assert order == [1, 0] and names == [Position.LEFT, Position.RIGHT]
-    top, bottom = Region(0, 0, 640, 240), Region(0, 240, 640, 240)
-    order, names = positions([(300, 300), (310, 100)], [bottom, top], "stacked")
+    assert positions([(1, 1)])[1] == [Position.CENTER]
+    assert positions([(9, 0), (1, 0), (5, 0)]) == (
+        [1, 2, 0],
+        [Position.LEFT, Position.CENTER, Position.RIGHT],
+    )
+
+
+def test_call_positions_by_the_tile_each_was_in_most() -> None:
+    # stacked tiles: top before bottom, whatever the anchors say
+    order, names = call_positions(
+        [Counter({Position.BOTTOM: 50}), Counter({Position.TOP: 50})], [(300, 300), (310, 100)]
+    )
     assert order == [1, 0] and names == [Position.TOP, Position.BOTTOM]
-    assert positions([(1, 1)], [FRAME], None)[1] == [Position.CENTER]
-
-
-def test_speaker_view_positions() -> None:
-    main, inset = Region(0, 0, 960, 540), Region(680, 340, 280, 200)
-    order, names = positions([(800, 400), (400, 200)], [inset, main], "pip", (main, inset))
+    # speaker view: the main picture before the inset
+    order, names = call_positions(
+        [Counter({Position.INSET: 80}), Counter({Position.CENTER: 80})], [(800, 400), (400, 200)]
+    )
     assert order == [1, 0] and names == [Position.CENTER, Position.INSET]
     # only the inset's person is seen: still the inset, not the main picture
-    assert positions([(800, 400)], [inset], "pip", (main, inset))[1] == [Position.INSET]
+    assert call_positions([Counter({Position.INSET: 9})], [(800, 400)])[1] == [Position.INSET]
+
+
+def test_call_positions_after_a_swap_or_a_layout_change() -> None:
+    # tiles swapped after a while: each keeps the place where they were longer
+    a = Counter({Position.LEFT: 70, Position.RIGHT: 30})
+    b = Counter({Position.RIGHT: 70, Position.LEFT: 30})
+    assert call_positions([b, a], [(0, 0), (0, 0)]) == ([1, 0], [Position.LEFT, Position.RIGHT])
+    # gallery, then speaker view: the gallery places win where they were seen longer
+    a = Counter({Position.LEFT: 100, Position.INSET: 50})
+    b = Counter({Position.RIGHT: 100, Position.CENTER: 50})
+    assert call_positions([a, b], [(0, 0), (0, 0)]) == ([0, 1], [Position.LEFT, Position.RIGHT])
+    # both mostly in one place (a swap halfway): one place each, never the same for both
+    a = Counter({Position.LEFT: 51, Position.RIGHT: 49})
+    b = Counter({Position.LEFT: 50, Position.RIGHT: 50})
+    _, names = call_positions([a, b], [(0, 0), (0, 0)])
+    assert sorted(names) == sorted([Position.LEFT, Position.RIGHT])
 
 
 def _look(bin_: int) -> np.ndarray:

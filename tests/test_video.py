@@ -10,7 +10,7 @@ import pytest
 
 from analyzer.errors import InputError
 from analyzer.types import SourceKind
-from analyzer.video import RateSampler, open_source, spread_frames
+from analyzer.video import RateSampler, open_source, sample_moments
 from tests.clips import write_clip
 from tests.conftest import media
 
@@ -82,13 +82,27 @@ def test_still_image_is_one_frame_at_zero() -> None:
     assert frames[0].rgb.shape == (1588, 2280, 3)
 
 
-def test_spread_frames_covers_the_video() -> None:
+def test_sample_moments_cover_the_video() -> None:
     with open_source(media("conversation/vv_interview.mp4")) as src:
-        frames = spread_frames(src, 6)
-        assert len(frames) >= 4  # distinct frames (keyframes can be far apart)
-        assert frames[0].shape == (720, 1280, 3)
+        # this clip has a keyframe every 10 s: the look decodes on instead of seeking back
+        assert len(src.keyframe_times_s()) == 2
+        wanted = [0.5, 3.0, 6.5, 9.0, 12.5, 16.0]
+        moments = sample_moments(src, wanted, follow_s=0.4)
+        assert [m.timestamp_ms / 1000 for m in moments] == pytest.approx(wanted, abs=0.05)
+        for m in moments:
+            assert len(m.frames) == 2 and m.frames[0].shape == (720, 1280, 3)
+            assert not np.array_equal(m.frames[0], m.frames[1])  # 0.4 s later
         # the source itself is not moved by the look-ahead
         assert next(iter(src.frames())).timestamp_ms == 0
+
+
+def test_sample_moments_of_an_image_and_past_the_end() -> None:
+    with open_source(media("posture/fr_obama_portrait.jpg")) as src:
+        (moment,) = sample_moments(src, [0.0, 5.0], follow_s=0.4)
+        assert moment.timestamp_ms == 0 and len(moment.frames) == 1
+    with open_source(media("talking/npg_head_nodding.mp4")) as src:
+        got = sample_moments(src, [1.0, 8.5, 30.0])
+        assert [round(m.timestamp_ms / 1000, 1) for m in got] == [1.0, 8.5]
 
 
 def _remux(src: Path, dest: Path) -> Path:
