@@ -48,6 +48,7 @@ def overlay_frames(
     """One LiveFrame per analysed frame, with running share and streak as of that moment."""
     times = [s.time_s for s in report.people[0].track.samples] if report.people else []
     frames: list[list[LivePerson]] = [[] for _ in times]
+    several = len(report.people) > 1
     for p in report.people:
         measured = contact = streak = away = 0.0
         prev_t: float | None = None
@@ -63,6 +64,13 @@ def overlay_frames(
                 away += dt
                 streak = 0.0
             g = geometry.faces.get((n, p.track.key))
+            if g is not None:  # under the face
+                label_xy: tuple[float, float] | None = (
+                    g.eyes_xy[0],
+                    float(g.outline_xy[:, 1].max()) + 6,
+                )
+            else:
+                label_xy = s.anchor_xy
             person = LivePerson(
                 key=p.track.id,
                 face_outline_xy=None if g is None else g.outline_xy,
@@ -81,6 +89,8 @@ def overlay_frames(
                 expressiveness=s.expressiveness,
                 smile=s.smile,
                 cues=(),
+                name=f"Person {p.track.id} ({p.track.position.value})" if several else None,
+                label_xy=label_xy,
             )
             if s.face_visible or s.arms_crossed is not None:
                 cues = kind_cues(person, cfg.episodes.staring_min_s)
@@ -98,12 +108,13 @@ def annotate_video(
     out: Path,
     cfg: AnalyzerConfig,
 ) -> None:
-    """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment."""
+    """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment,
+    each person labelled at their own face, and the recording's sound."""
     times, live = overlay_frames(report, geometry, cfg)
     empty = LiveFrame(time_s=0.0, people=(), fps=0.0, latency_ms=0.0)
     with open_source(media) as src:
         info = src.info
-        writer = VideoWriter(out, info.width, info.height, info.fps or 30.0)
+        writer = VideoWriter(out, info.width, info.height, info.fps or 30.0, audio_from=media)
         try:
             for frame in src.frames():
                 i = bisect_right(times, frame.timestamp_ms / 1000.0 + 1e-6) - 1

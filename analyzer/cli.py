@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write annotated.mp4: the video with the overlay burned in",
     )
     a.add_argument(
+        "--reel",
+        action="store_true",
+        help="also write reel.mp4: the moments of connection of two people, about a minute, "
+        "with sound and captions, to watch together",
+    )
+    a.add_argument(
         "--format",
         action="append",
         choices=["eaf"],
@@ -245,6 +251,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     extras: dict[str, FileWriter] = {}
     if recorder is not None and report.video.kind == SourceKind.VIDEO:
         extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p, cfg)
+    if args.reel:
+        from analyzer.reel import with_reel
+
+        report, reel = with_reel(media, report)
+        if reel is not None:
+            extras["reel.mp4"] = reel
     if "eaf" in (args.format or []):
         from analyzer.eaf import write_eaf
 

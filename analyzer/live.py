@@ -47,6 +47,8 @@ class LivePerson:
     expressiveness: float | None
     smile: float | None
     cues: tuple[str, ...]
+    name: str | None = None  # e.g. "Person 2 (right)": set when several people are shown
+    label_xy: tuple[float, float] | None = None  # where their label goes (under the face)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
         stack.callback(camera.close)
         writer = None
         if opts.output is not None:
-            writer = VideoWriter(opts.output, info.width, info.height, info.fps or 30.0)
+            sound = Path(opts.source) if info.kind == SourceKind.VIDEO else None
+            writer = VideoWriter(
+                opts.output, info.width, info.height, info.fps or 30.0, audio_from=sound
+            )
         if opts.window:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
         start = time.monotonic()

@@ -50,8 +50,44 @@ def _label(
     return h + base + 2 * pad
 
 
+def _state(p: LivePerson) -> str:
+    if p.eye_contact:
+        return "Looking at the camera"
+    if p.eyes_closed:
+        return "Eyes closed"
+    if p.eye_contact is False:
+        return "Looking away"
+    return "Face not measurable"
+
+
+def _label_at(img: ImageArray, p: LivePerson, scale: float) -> None:
+    """A person's name, state and running numbers under their own face (above it when the
+    face is near the bottom), kept inside the picture."""
+    assert p.label_xy is not None
+    share = "-" if p.contact_share is None else f"{p.contact_share:.0%}"
+    lines = [
+        (f"{p.name}: {_state(p)}" if p.name else _state(p), scale, _colour(p)),
+        (f"eye contact {share}   streak {p.streak_s:.1f} s", scale * 0.8, INK),
+    ]
+    pad = max(3, round(6 * scale))
+    sizes = [cv2.getTextSize(t, FONT, s, max(1, round(s * 2))) for t, s, _ in lines]
+    block_w = max(w for (w, _), _ in sizes) + 2 * pad
+    block_h = sum(h + b + 2 * pad + 2 for (_, h), b in sizes)
+    img_h, img_w = img.shape[:2]
+    x = round(min(max(p.label_xy[0] - block_w / 2, pad), max(pad, img_w - block_w)))
+    y = p.label_xy[1]
+    if y + block_h > img_h:  # no room under the face: above it
+        top = float(p.face_outline_xy[:, 1].min()) if p.face_outline_xy is not None else y
+        y = max(0.0, top - block_h)
+    for (text, s, bg), ((_, h), base) in zip(lines, sizes, strict=True):
+        y += h + pad
+        _label(img, text, (x + pad, round(y)), s, WHITE, bg)
+        y += base + pad + 2
+
+
 def draw(rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True) -> ImageArray:
-    """The frame with the overlay drawn on a copy (RGB in, RGB out)."""
+    """The frame with the overlay drawn on a copy (RGB in, RGB out). One person gets a banner
+    in the corner; several people (the partners of a call) each get a label at their face."""
     img = np.ascontiguousarray(rgb.copy())
     w = img.shape[1]
     scale = max(0.45, min(1.2, w / 1100))
@@ -75,19 +111,14 @@ def draw(rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True) -> ImageArr
                 tipLength=0.25,
             )
             cv2.circle(img, (x0, y0), max(3, round(4 * scale)), colour, -1, cv2.LINE_AA)
+    at_faces = len(live.people) > 1 or any(p.name for p in live.people)
     y = round(34 * scale) + 8
-    for i, p in enumerate(live.people):
-        who = f"Person {i + 1}: " if len(live.people) > 1 else ""
-        state = (
-            "Looking at the camera"
-            if p.eye_contact
-            else "Eyes closed"
-            if p.eyes_closed
-            else "Looking away"
-            if p.eye_contact is False
-            else "Face not measurable"
-        )
-        y += _label(img, f"{who}{state}", (12, y), scale, WHITE, _colour(p))
+    for p in live.people:
+        if at_faces:
+            if p.label_xy is not None:
+                _label_at(img, p, scale * 0.8)
+            continue
+        y += _label(img, _state(p), (12, y), scale, WHITE, _colour(p))
         share = "-" if p.contact_share is None else f"{p.contact_share:.0%}"
         y += _label(img, f"eye contact {share}   streak {p.streak_s:.1f} s", (12, y), scale * 0.8)
         for cue in p.cues[1:]:  # the first cue is the indicator itself

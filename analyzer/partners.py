@@ -359,7 +359,11 @@ def connection_moments(
     smile_threshold: float,
     nominal_dt_s: float,
     bridge_gap_s: float,
+    engaged_means: str = "both looking into their cameras",
 ) -> tuple[ConnectionMoment, ...]:
+    """Spans where both are ``engaged`` (what that means is said by ``engaged_means``: both
+    looking into their cameras on a call, looking at each other in one room) and warm."""
+
     def usual(samples: Sequence[PersonSample]) -> float | None:
         v = [s.expressiveness for s in samples if s.expressiveness is not None]
         return float(np.median(v)) if v else None
@@ -381,7 +385,7 @@ def connection_moments(
         inside = [i for i, x in enumerate(t) if r.start_s <= x < r.end_s]
         smiles = [((a[i].smile or 0.0) + (b[i].smile or 0.0)) / 2 for i in inside]
         warmth = float(np.mean(smiles)) if smiles else 0.0
-        reasons = ["both engaged"]
+        reasons = [engaged_means]
         smiling = [
             (a[i].smile or 0) >= smile_threshold and (b[i].smile or 0) >= smile_threshold
             for i in inside
@@ -466,6 +470,15 @@ def analyse_partners(
         ),
         mirroring=mirroring(a, b, ids, smile_threshold, cfg.mirror_window_s),
         moments=connection_moments(
-            a, b, mutual, cfg, smile_threshold, 1.0 / analysis_fps, bridge_gap_s
+            a,
+            b,
+            mutual,
+            cfg,
+            smile_threshold,
+            1.0 / analysis_fps,
+            bridge_gap_s,
+            engaged_means="looking at each other"
+            if same_room
+            else "both looking into their cameras",
         ),
     )

@@ -28,8 +28,9 @@ from analyzer.people import (
     pair_faces_with_poses,
     positions,
 )
-from analyzer.scene import ScenePlan, at_home, plan_scene, single_plan
+from analyzer.scene import MAX_PEOPLE_PER_REGION, ScenePlan, plan_scene, single_plan
 from analyzer.signals.person import Measured, measure_person
+from analyzer.tile_check import at_home
 from analyzer.tracks import finish_track
 from analyzer.types import (
     AnalysisReport,
@@ -331,6 +332,12 @@ def session_report(
                 f"time; their face measures cover that share"
             )
     plan = session.plan
+    if plan.people_seen > len(people):
+        warnings.append(
+            f"{plan.people_seen} people seen at once, {len(people)} analysed (at most "
+            f"{cfg.max_people or MAX_PEOPLE_PER_REGION} per picture, and only people whose face or "
+            f"arms could be measured)"
+        )
     rate = session.rate_fps() if live else cfg.analysis_fps
     return AnalysisReport(
         video=info,

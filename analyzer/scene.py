@@ -18,8 +18,12 @@ report makes no claim about the two being in one room.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from analyzer.config import AnalyzerConfig, Layout
 from analyzer.landmarks import ModelPaths, SceneLandmarker
@@ -32,26 +36,27 @@ from analyzer.layout import (
     shrink,
     split_regions,
 )
-from analyzer.people import dedupe_faces, dedupe_poses
-from analyzer.types import (
-    FaceObservation,
-    Frame,
-    ImageArray,
-    LayoutSpan,
-    PoseObservation,
-    Position,
-    Region,
-    SourceKind,
+from analyzer.tile_check import TileCheck, check_tiles
+from analyzer.types import ImageArray, LayoutSpan, Position, Region, SourceKind
+from analyzer.video import (
+    FrameSource,
+    Moment,
+    VideoFileSource,
+    iter_moments,
+    sample_moments,
+    thumbnails_between,
 )
-from analyzer.video import FrameSource, Moment, sample_moments
 
 SAMPLE_GAP_S = 2.0  # moments at least this far apart
-MAX_SAMPLES = 60  # and at most this many over the whole recording
+MAX_SAMPLES = 240  # and at most this many over the whole recording (15 s apart in an hour)
 FOLLOW_S = 0.4  # the second frame of each moment, this much later
-SPAN_FRAMES = 8  # a span's screen is read again from up to this many of its moments
+SPAN_FRAMES = 8  # a span's screen is read again from about this many of its moments
+MAX_KEPT_FRAMES = 96  # working copies kept over all spans (memory: ~0.7 MB each)
 LOOK_FRAMES = 4  # frames of each distinct screen the face model looks at
 REFINE_MIN_S = 0.12  # a change of layout is placed to within about this
+CUT_SEARCH_MAX_S = 30.0  # between moments this close, a change is looked for frame by frame
 MAX_PEOPLE_PER_REGION = 6
+COUNT_PEOPLE = 16  # faces and bodies the pre-scan counts in a picture (a group photo)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class ScenePlan:
     call: bool  # separate cameras: a call, never one room
     certain: bool  # False: whether this is one room or a call could not be told
     warnings: tuple[str, ...] = ()
-    faces_seen: int = 0  # most faces seen at once in a frame of the pre-scan
+    people_seen: int = 0  # most people (faces or bodies) seen at once in the pre-scan
     duration_s: float | None = None
 
     def span_at(self, time_s: float) -> LayoutSpan:
@@ -93,153 +98,6 @@ def single_plan(region: Region, people: int) -> ScenePlan:
 
 
 # -- looking for people in tiles -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """What the face and body models found in one tile over the looked-at frames."""
-
-    frames_with_face: int
-    frames_with_body: int
-    most: int  # most people in one frame
-
-
-def home_region(regions: Sequence[Region], xy: tuple[float, float]) -> Region | None:
-    """The region a point belongs to: the smallest that contains it (a speaker view's inset lies
-    inside the main picture, and a face there belongs to the inset)."""
-    inside = [r for r in regions if r.contains(*xy)]
-    return min(inside, key=lambda r: r.width * r.height) if inside else None
-
-
-def nose_xy(p: PoseObservation) -> tuple[float, float]:
-    return (float(p.landmarks_xy[0][0]), float(p.landmarks_xy[0][1]))
-
-
-def at_home(
-    regions: Sequence[Region],
-    faces: Sequence[FaceObservation],
-    poses: Sequence[PoseObservation],
-) -> tuple[list[FaceObservation], list[PoseObservation]]:
-    """Faces and bodies without duplicates, each kept only if found in the region it belongs to:
-    a speaker view's main picture also shows the inset, and a face or body seen there belongs to
-    the inset's person, who is measured in the inset itself."""
-    return (
-        [f for f in dedupe_faces(faces) if home_region(regions, f.eyes_mid_xy) == f.region],
-        [p for p in dedupe_poses(poses) if home_region(regions, nose_xy(p)) == p.region],
-    )
-
-
-def _look(
-    lm: SceneLandmarker, frames: Sequence[ImageArray], regions: tuple[Region, ...]
-) -> tuple[dict[Region, _Seen], list[list[FaceObservation]], list[list[FaceObservation]]]:
-    """People in each region over ``frames`` (image mode); the faces of each frame kept in
-    the region they belong to, and all faces found in each frame."""
-    lm.use(regions)
-    counts = {r: [0, 0, 0] for r in regions}
-    at_home_faces, all_faces = [], []
-    for i, rgb in enumerate(frames):
-        obs = lm.observe(Frame(index=i, timestamp_ms=i, rgb=rgb))
-        faces, poses = at_home(regions, obs.faces, obs.poses)
-        at_home_faces.append(faces)
-        all_faces.append(list(obs.faces))
-        for r in regions:
-            nf = sum(f.region == r for f in faces)
-            nb = sum(p.region == r for p in poses)
-            c = counts[r]
-            c[0] += nf > 0
-            c[1] += nb > 0
-            c[2] = max(c[2], nf, nb)
-    return {r: _Seen(*c) for r, c in counts.items()}, at_home_faces, all_faces
-
-
-def _overlap(box: tuple[float, float, float, float], r: Region) -> float:
-    x0, y0, x1, y1 = box
-    ix = min(x1, r.x + r.width) - max(x0, r.x)
-    iy = min(y1, r.y + r.height) - max(y0, r.y)
-    return max(0.0, ix) * max(0.0, iy)
-
-
-def _false_inset(inset: Tile, faces: Sequence[FaceObservation]) -> bool:
-    """An inset read where a face runs across its inner edges: two lines of a room meeting
-    near a face, not a second camera's picture."""
-    assert inset.parent is not None
-    r, parent = inset.region, inset.parent
-    for f in faces:
-        x0, y0, x1, y1 = f.bbox_xyxy
-        area = max(1.0, (x1 - x0) * (y1 - y0))
-        inside = _overlap(f.bbox_xyxy, r)
-        around = _overlap(f.bbox_xyxy, parent) - inside  # in the main picture, beside the inset
-        eyes_in = r.contains(*f.eyes_mid_xy)
-        if (eyes_in and around > 0.25 * area) or (not eyes_in and inside > 0.15 * area):
-            return True
-    return False
-
-
-def _holds_people(seen: _Seen, looks: int) -> bool:
-    return seen.frames_with_face >= 1 or seen.frames_with_body * 2 >= max(1, looks)
-
-
-def _cut(face: FaceObservation, home: Region, siblings: Sequence[Region]) -> bool:
-    """A face that reaches into a neighbouring tile split from its own by a seam: the seam
-    runs through a picture, not between two (a face cut by a tile's outer edge is fine: a
-    webcam picture often cuts the chin)."""
-    x0, y0, x1, y1 = face.bbox_xyxy
-    area = max(1.0, (x1 - x0) * (y1 - y0))
-    for r in siblings:
-        if r == home:
-            continue
-        ix = min(x1, r.x + r.width) - max(x0, r.x)
-        iy = min(y1, r.y + r.height) - max(y0, r.y)
-        if ix > 0 and iy > 0 and ix * iy > 0.15 * area:
-            return True
-    return False
-
-
-@dataclass(frozen=True)
-class _Decision:
-    """A distinct screen, checked with the face model."""
-
-    screen: Screen
-    regions: tuple[Region, ...]  # tiles with people (all tiles when nobody was seen)
-    people_per_region: int
-    faces_seen: int
-
-
-def _decide(
-    lm: SceneLandmarker, screen: Screen, frames: Sequence[ImageArray], cap: int
-) -> _Decision:
-    tiles = list(screen.tiles)
-    regions = tuple(t.region for t in tiles)
-    seen, faces, found = _look(lm, frames, regions)
-    false_insets = [t for t in tiles if t.inset and any(_false_inset(t, fs) for fs in found)]
-    if false_insets:
-        without = tuple(t for t in tiles if t not in false_insets)
-        return _decide(lm, replace(screen, tiles=without), frames, cap)
-    seamed = {t.parent for t in tiles if t.by_seam}
-    undo: set[Region | None] = set()
-    for parent in seamed:
-        parts = [t for t in tiles if t.by_seam and t.parent == parent]
-        empty = any(not _holds_people(seen[t.region], len(frames)) for t in parts)
-        part_regions = [t.region for t in parts]
-        cut = any(
-            _cut(f, home, part_regions)
-            for frame_faces in faces
-            for f in frame_faces
-            if (home := home_region(part_regions, f.eyes_mid_xy)) is not None
-        )
-        if empty or cut:
-            undo.add(parent)
-    if undo:
-        kept = [t for t in tiles if not (t.by_seam and t.parent in undo)]
-        merged = [Tile(p) for p in undo if p is not None]
-        return _decide(lm, replace(screen, tiles=tuple(kept + merged)), frames, cap)
-    with_people = tuple(t.region for t in tiles if _holds_people(seen[t.region], len(frames)))
-    if not with_people:
-        # nobody seen: keep every picture but the insets (someone may come into view)
-        with_people = tuple(t.region for t in tiles if not t.inset)
-    most = max((seen[r].most for r in with_people), default=1)
-    faces_seen = max((len(f) for f in faces), default=0)
-    return _Decision(screen, with_people, max(1, min(cap, most)), faces_seen)
 
 
 # -- naming regions ------------------------------------------------------------------------------
@@ -285,53 +143,97 @@ def _sample_times(duration_s: float) -> list[float]:
     return [duration_s * (i + 0.5) / n for i in range(n)]
 
 
-def _runs(screens: Sequence[Screen]) -> tuple[list[list[int]], int]:
-    """Consecutive moments that show the same screen, and how many moments were taken for
-    misreadings: a lone moment between two runs of one screen joins them, and a lone moment
-    that sees part of what a neighbouring run sees (an inset missed, or its two frames
-    straddling a change of layout) joins that run. (On an app background a tile that goes
-    is a camera turned off, not a misreading.)"""
-    runs: list[list[int]] = []
-    for i, s in enumerate(screens):
-        if runs and screens[runs[-1][0]].same_as(s):
-            runs[-1].append(i)
-        else:
-            runs.append([i])
+@dataclass
+class _Run:
+    """Consecutive moments of the pre-scan that show the same screen, with working copies of a
+    few of their frames (spread over the run) to read it again from all of them."""
+
+    screen: Screen
+    times_ms: list[int]
+    frames: list[ImageArray]
+    stride: int = 1
+
+    def add(self, moment: Moment) -> None:
+        self.times_ms.append(moment.timestamp_ms)
+        if not self.frames or (len(self.times_ms) - 1) % self.stride:
+            return  # a run begun without frames (too many runs) stays without
+        self.frames.append(moment.frames[0])
+        if len(self.frames) > 2 * SPAN_FRAMES:  # keep the copies spread, and few
+            self.frames = self.frames[::2]
+            self.stride *= 2
+
+    def absorb(self, other: _Run, *, misread: bool) -> None:
+        """Another run's moments join this one: the same screen on the other side of a
+        misreading, or (``misread``) a moment that was misread, whose time does not mark where
+        this run begins or ends (its two frames may have straddled a change)."""
+        if not misread:
+            self.times_ms = sorted(self.times_ms + other.times_ms)
+            self.frames = (self.frames + other.frames)[: 2 * SPAN_FRAMES]
+
+
+def _joint_screen(run: _Run, size: tuple[int, int]) -> Screen:
+    """The run's screen read again from frames spread over it (still lines stand out better
+    against content that moved), unless that loses a tile the run's moments saw."""
+    if len(run.frames) < 2:
+        return run.screen
+    joint = read_screen(run.frames, size)
+    return joint if run.screen.within(joint) else run.screen
+
+
+def _read_runs(
+    source: FrameSource, size: tuple[int, int], *, one_picture: bool
+) -> tuple[list[_Run], int]:
+    """The runs of screens over the recording, and how many moments were misread."""
+    full = Screen(size[0], size[1], (Tile(Region(0, 0, size[0], size[1])),))
+    runs: list[_Run] = []
+    moments = 0
+    for moment in iter_moments(
+        source, _sample_times(source.info.duration_s or 0.0), follow_s=FOLLOW_S, shrink=shrink
+    ):
+        moments += 1
+        screen = full if one_picture else read_screen(moment.frames, size)
+        if runs and runs[-1].screen.same_as(screen):
+            runs[-1].add(moment)
+            continue
+        kept = sum(len(r.frames) for r in runs)
+        frames = [moment.frames[0]] if kept < MAX_KEPT_FRAMES else []
+        runs.append(_Run(screen, [moment.timestamp_ms], frames))
+    return runs, _settle(runs)
+
+
+def _settle(runs: list[_Run]) -> int:
+    """Moments taken for misreadings join their neighbours (in place); returns how many.
+
+    A lone moment that sees part of what the runs around it see (an inset or a tile missed, or
+    its two frames straddling a change) is a misreading. A lone moment that sees something the
+    others do not (a speaker view for a few seconds) is a short change of layout and stays. On
+    an app background a tile that goes is a camera turned off, not a misreading."""
     misread = 0
     k = 0
     while k < len(runs):
-        lone = screens[runs[k][0]]
+        run = runs[k]
         before = runs[k - 1] if k > 0 else None
         after = runs[k + 1] if k + 1 < len(runs) else None
-        if len(runs[k]) != 1 or (before is None and after is None):
-            k += 1
-            continue
-        if (
-            before is not None
-            and after is not None
-            and screens[before[0]].same_as(screens[after[0]])
-        ):
-            before += runs[k] + after
-            del runs[k : k + 2]
-            misread += 1
-            continue
-        hosts = [
+        partial = [
             r
             for r in (before, after)
             if r is not None
-            and len(r) > 1
-            and lone.background_rgb is None  # tiles on a background are not missed
-            and lone.within(screens[r[0]])
+            and run.screen.background_rgb is None
+            and run.screen.within(r.screen)
+            and not r.screen.within(run.screen)  # the neighbour sees more
         ]
-        if hosts:
-            host = max(hosts, key=len)
-            host.append(runs[k][0])
-            host.sort()
-            del runs[k]
-            misread += 1
+        if len(run.times_ms) != 1 or not partial:
+            k += 1
             continue
-        k += 1
-    return runs, misread
+        host = max(partial, key=lambda r: len(r.times_ms))
+        host.absorb(run, misread=True)
+        del runs[k]
+        misread += 1
+        if before is not None and after is not None and before.screen.same_as(after.screen):
+            before.absorb(after, misread=False)  # the two sides were one run all along
+            runs.remove(after)
+        k = max(0, k - 1)
+    return misread
 
 
 def plan_scene(
@@ -342,112 +244,101 @@ def plan_scene(
     timer: Callable[[str, float], None] | None = None,
 ) -> ScenePlan:
     """Read how the recording is laid out over time (see the module's description)."""
-    import time
-
     info = source.info
     size = (info.width, info.height)
     full = Region(0, 0, info.width, info.height)
-    cap = cfg.max_people or MAX_PEOPLE_PER_REGION
     if info.kind != SourceKind.VIDEO:
         # a camera is read live; a still image is one picture (a photo's plain wall and window
         # frames are too easily taken for a call's background and seams)
         return (
             _still_plan(source, models, cfg, full)
             if info.kind == SourceKind.IMAGE
-            else (single_plan(full, cfg.max_people or 1))
+            else single_plan(full, cfg.max_people or 1)
         )
     t0 = time.perf_counter()
-    times = _sample_times(info.duration_s or 0.0)
-    moments = sample_moments(source, times, follow_s=FOLLOW_S, shrink=shrink)
-    if not moments:
+    runs, misread = _read_runs(source, size, one_picture=cfg.layout == Layout.SINGLE)
+    if not runs:
         return single_plan(full, cfg.max_people or 1)
-    if cfg.layout == Layout.SINGLE:
-        screens = [Screen(info.width, info.height, (Tile(full),)) for _ in moments]
-    else:
-        screens = [read_screen(m.frames, size) for m in moments]
-    runs, misread = _runs(screens)
-    lone = sum(len(r) == 1 for r in runs)
-    flicker = misread + lone > max(2, len(moments) // 4)
-    joint = [
-        read_screen([moments[i].frames[0] for i in run][:SPAN_FRAMES], size)
-        if len(run) > 1 and cfg.layout != Layout.SINGLE
-        else screens[run[0]]
-        for run in runs
-    ]
+    moments = sum(len(r.times_ms) for r in runs)
+    certain = misread <= max(2, moments // 4)
+    joint = [_joint_screen(r, size) for r in runs]
     bounds = [
-        _refine(source, moments[a[-1]], moments[b[0]], joint[k], joint[k + 1], size)
-        for k, (a, b) in enumerate(itertools.pairwise(runs))
+        _refine(source, a.times_ms[-1], b.times_ms[0], sa, sb, size)
+        for (a, sa), (b, sb) in itertools.pairwise(zip(runs, joint, strict=True))
     ]
     if timer is not None:
         timer("layout", time.perf_counter() - t0)
     # the distinct screens, each looked at by the face model once
-    distinct: list[int] = []  # index into joint of each screen's first run
+    distinct: list[Screen] = []
     screen_of: list[int] = []
-    for k, s in enumerate(joint):
-        match = next((d for d in distinct if joint[d].same_as(s)), None)
+    for screen in joint:
+        match = next((i for i, d in enumerate(distinct) if d.same_as(screen)), None)
         if match is None:
-            distinct.append(k)
-            match = k
-        screen_of.append(distinct.index(match))
-    decisions = []
+            distinct.append(screen)
+            match = len(distinct) - 1
+        screen_of.append(match)
+    cap = cfg.max_people or MAX_PEOPLE_PER_REGION
+    checks = []
     with _image_landmarker(models, full, cfg) as lm:
-        for sid_wanted, k in enumerate(distinct):
-            members = [
-                i
-                for run, sid in zip(runs, screen_of, strict=True)
-                if sid == sid_wanted
-                for i in run
-            ]
-            pick = [
-                members[round(j * (len(members) - 1) / max(1, LOOK_FRAMES - 1))]
-                for j in range(min(LOOK_FRAMES, len(members)))
-            ]
-            pick = sorted(set(pick))
-            frames = [
-                m.frames[0]
-                for m in sample_moments(source, [moments[i].timestamp_ms / 1000.0 for i in pick])
-            ]
-            decisions.append(_decide(lm, joint[k], frames or [moments[k].frames[0]], cap))
-    call = any(len(d.regions) >= 2 for d in decisions)
-    canon: list[Region] = []
-    spans = []
-    starts = [0.0, *bounds]
-    ends: list[float | None] = [*bounds, None]
-    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
-        d = decisions[screen_of[k]]
-        if cfg.layout not in (Layout.AUTO, Layout.GRID, Layout.SINGLE):
-            layout, regions, names = _named_layout(cfg.layout, d, info.width, info.height)
-        else:
-            layout, names = _arrangement(d.screen, d.regions)
-            regions = d.regions
-        if not call:
-            layout, names = Layout.SINGLE, tuple(Position.CENTER for _ in regions)
-        regions = tuple(_canonical(canon, r) for r in regions)
-        spans.append(LayoutSpan(start, end, layout, regions, names, d.people_per_region))
-    if call:
-        spans = [_one_tile_of_a_call(spans, k, info.width, info.height) for k in range(len(spans))]
-    spans = _merged(spans)
+        for sid, screen in enumerate(distinct):
+            times = sorted(
+                t for run, s in zip(runs, screen_of, strict=True) if s == sid for t in run.times_ms
+            )
+            pick = sorted(
+                {
+                    times[round(j * (len(times) - 1) / max(1, LOOK_FRAMES - 1))]
+                    for j in range(min(LOOK_FRAMES, len(times)))
+                }
+            )
+            frames = [m.frames[0] for m in sample_moments(source, [t / 1000.0 for t in pick])]
+            checks.append(check_tiles(lm, screen, frames, cap))
+    spans = _spans(checks, screen_of, bounds, cfg.layout, size)
     warnings = []
-    faces_seen = max(d.faces_seen for d in decisions)
-    analysed = max(len(s.regions) * s.people_per_region for s in spans)
-    if faces_seen > analysed:
-        warnings.append(f"{faces_seen} faces seen, {analysed} analysed")
-    certain = not flicker
-    if flicker:
+    if not certain:
         warnings.append(
-            "the layout of this recording changed too often to be read with confidence; "
-            "nobody is said to look at anyone in the same room"
+            "the layout of this recording could not be read with confidence (the screen was "
+            f"misread at {misread} of {moments} moments); nothing is said about anyone looking "
+            "at anyone"
         )
     if timer is not None:
         timer("prescan", time.perf_counter() - t0)
     return ScenePlan(
         duration_s=info.duration_s,
         spans=tuple(spans),
-        call=call,
+        call=any(len(c.regions) >= 2 for c in checks),
         certain=certain,
         warnings=tuple(warnings),
-        faces_seen=faces_seen,
+        people_seen=max(c.people_seen for c in checks),
     )
+
+
+def _spans(
+    checks: Sequence[TileCheck],
+    screen_of: Sequence[int],
+    bounds: Sequence[float],
+    wanted: Layout,
+    size: tuple[int, int],
+) -> list[LayoutSpan]:
+    """The stretches of the recording, their regions named; a call's regions by their tiles."""
+    call = any(len(c.regions) >= 2 for c in checks)
+    canon: list[Region] = []
+    spans = []
+    starts = [0.0, *bounds]
+    ends: list[float | None] = [*bounds, None]
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        c = checks[screen_of[k]]
+        if wanted not in (Layout.AUTO, Layout.GRID, Layout.SINGLE):
+            layout, regions, names = _named_layout(wanted, c, size[0], size[1])
+        else:
+            layout, names = _arrangement(c.screen, c.regions)
+            regions = c.regions
+        if not call:
+            layout, names = Layout.SINGLE, tuple(Position.CENTER for _ in regions)
+        regions = tuple(_canonical(canon, r) for r in regions)
+        spans.append(LayoutSpan(start, end, layout, regions, names, c.people_per_region))
+    if call:
+        spans = [_one_tile_of_a_call(spans, k, size[0], size[1]) for k in range(len(spans))]
+    return _merged(spans)
 
 
 def _still_plan(
@@ -457,27 +348,26 @@ def _still_plan(
     frames = [f.rgb for f in source.frames()]
     screen = Screen(full.width, full.height, (Tile(full),))
     with _image_landmarker(models, full, cfg) as lm:
-        d = _decide(lm, screen, frames, cfg.max_people or MAX_PEOPLE_PER_REGION)
+        d = check_tiles(lm, screen, frames, cfg.max_people or MAX_PEOPLE_PER_REGION)
     span = LayoutSpan(0.0, None, Layout.SINGLE, (full,), (Position.CENTER,), d.people_per_region)
-    warnings: tuple[str, ...] = ()
-    if d.faces_seen > d.people_per_region:
-        warnings = (f"{d.faces_seen} faces seen, {d.people_per_region} analysed",)
-    return ScenePlan((span,), call=False, certain=True, warnings=warnings, faces_seen=d.faces_seen)
+    return ScenePlan((span,), call=False, certain=True, people_seen=d.people_seen)
 
 
 def _image_landmarker(models: ModelPaths, region: Region, cfg: AnalyzerConfig) -> SceneLandmarker:
+    """The face and body models for a quick look (image mode): they count more people than are
+    analysed, so that a report can say how many it left out."""
     return SceneLandmarker(
         models,
         (region,),
         video=False,
-        faces_per_region=MAX_PEOPLE_PER_REGION,
-        poses_per_region=MAX_PEOPLE_PER_REGION,
+        faces_per_region=COUNT_PEOPLE,
+        poses_per_region=COUNT_PEOPLE,
         vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
     )
 
 
 def _named_layout(
-    layout: Layout, d: _Decision, width: int, height: int
+    layout: Layout, d: TileCheck, width: int, height: int
 ) -> tuple[Layout, tuple[Region, ...], tuple[Position, ...]]:
     """The layout a user named: the tiles found if they fit it, else halves of the frame."""
     found, names = _arrangement(d.screen, d.regions)
@@ -546,24 +436,67 @@ def _merged(spans: list[LayoutSpan]) -> list[LayoutSpan]:
 
 def _refine(
     source: FrameSource,
-    before: Moment,
-    after: Moment,
+    before_ms: int,
+    after_ms: int,
     screen_before: Screen,
     screen_after: Screen,
     size: tuple[int, int],
 ) -> float:
-    """When the screen changed between two moments, to within about ``REFINE_MIN_S``."""
-    lo, hi = before.timestamp_ms / 1000.0, after.timestamp_ms / 1000.0
+    """When the screen changed between two moments. A change of layout is a cut: the frame
+    where the picture jumps most (in small grey copies of every frame in between) is taken if
+    the screens read just before and after it are the two; else the time is found by halving
+    the interval, to within ``REFINE_MIN_S``."""
+    lo, hi = before_ms / 1000.0, after_ms / 1000.0
+    if isinstance(source, VideoFileSource) and hi - lo <= CUT_SEARCH_MAX_S:
+        cut = _cut_between(source, lo, hi)
+        if cut is not None:
+            t_before, t_cut = cut
+            got = sample_moments(source, [t_before, t_cut], shrink=shrink)
+            if len(got) == 2:
+                reads = [read_screen(m.frames, size) for m in got]
+                sides = [_side(r, screen_before, screen_after, partial=True) for r in reads]
+                if sides == [0, 1]:
+                    return round(t_cut, 3)
     while hi - lo > REFINE_MIN_S:
         mid = (lo + hi) / 2
-        got = sample_moments(source, [mid], follow_s=FOLLOW_S, shrink=shrink)
-        if not got:
+        # the moment's second frame must not cross the change we look for; if it still reads
+        # as neither screen (a misreading), one frame alone decides
+        side = None
+        for follow in (min(FOLLOW_S, (hi - mid) / 2), 0.0):
+            got = sample_moments(source, [mid], follow_s=follow, shrink=shrink)
+            if got:
+                read = read_screen(got[0].frames, size)
+                # two frames may straddle the change: only an exact match counts for them
+                side = _side(read, screen_before, screen_after, partial=follow == 0.0)
+            if side is not None:
+                break
+        if side is None:
             break
-        s = read_screen(got[0].frames, size)
-        if s.same_as(screen_before):
-            lo = mid
-        elif s.same_as(screen_after):
-            hi = mid
-        else:
-            break
+        lo, hi = (mid, hi) if side == 0 else (lo, mid)
     return round((lo + hi) / 2, 3)
+
+
+def _cut_between(source: VideoFileSource, lo: float, hi: float) -> tuple[float, float] | None:
+    """(the frame before, the frame of) the biggest jump of the picture between two times."""
+    prev: tuple[float, npt.NDArray[np.uint8]] | None = None
+    best: tuple[float, float, float] | None = None
+    for t, grey in thumbnails_between(source, lo, hi + 1e-3):
+        if prev is not None:
+            jump = float(np.abs(grey.astype(np.int16) - prev[1]).mean())
+            if best is None or jump > best[0]:
+                best = (jump, prev[0], t)
+        prev = (t, grey)
+    return None if best is None else (best[1], best[2])
+
+
+def _side(s: Screen, before: Screen, after: Screen, *, partial: bool) -> int | None:
+    """Whether a screen read between two is the one before (0) or after (1), with ``partial``
+    also when part of it was missed (one frame misses an inset); None when it cannot be told."""
+    if s.same_as(before):
+        return 0
+    if s.same_as(after):
+        return 1
+    in_before, in_after = s.within(before), s.within(after)
+    if partial and in_before != in_after:
+        return 0 if in_before else 1
+    return None

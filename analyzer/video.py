@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -419,6 +419,17 @@ def sample_moments(
     follow_s: float = 0.0,
     shrink: Callable[[ImageArray], ImageArray] | None = None,
 ) -> list[Moment]:
+    """``iter_moments`` as a list (for a few moments)."""
+    return list(iter_moments(source, times_s, follow_s=follow_s, shrink=shrink))
+
+
+def iter_moments(
+    source: FrameSource,
+    times_s: Sequence[float],
+    *,
+    follow_s: float = 0.0,
+    shrink: Callable[[ImageArray], ImageArray] | None = None,
+) -> Iterator[Moment]:
     """Frames at (or just after) each of ``times_s``, in order, for a quick look before the
     analysis; with ``follow_s``, each moment also has the frame that much later. ``shrink`` is
     applied to every frame kept (so memory holds small copies only).
@@ -428,12 +439,13 @@ def sample_moments(
     itself reports decode problems."""
     keep = shrink or (lambda rgb: rgb)
     if isinstance(source, ImageSource):
-        return [Moment(0, tuple(keep(f.rgb) for f in source.frames()))]
+        yield Moment(0, tuple(keep(f.rgb) for f in source.frames()))
+        return
     if not isinstance(source, VideoFileSource):
-        return []
+        return
     import av
 
-    out: list[Moment] = []
+    last_ms = -1
     keyframes = source.keyframe_times_s()
     try:
         with av.open(str(source.path)) as container:
@@ -469,11 +481,74 @@ def sample_moments(
                             want = ft + follow_s
                             continue
                     break
-                if got and (not out or first_ms > out[-1].timestamp_ms):
-                    out.append(Moment(first_ms, tuple(got)))
+                if got and first_ms > last_ms:
+                    last_ms = first_ms
+                    yield Moment(first_ms, tuple(got))
     except av.error.FFmpegError:
-        pass  # a look-ahead only: the analysis itself reports decode problems
-    return out
+        return  # a look-ahead only: the analysis itself reports decode problems
+
+
+def clip_frames(
+    source: VideoFileSource, start_s: float, end_s: float
+) -> Generator[Frame, None, None]:
+    """The frames from ``start_s`` to ``end_s`` (seconds from the video's first frame; the last
+    frame before ``start_s`` too, so the excerpt begins with what was on screen), decoded from
+    the keyframe before ``start_s`` on."""
+    import av
+
+    with av.open(str(source.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        container.seek(int((base + max(0.0, start_s)) / stream.time_base), stream=stream)
+
+        def frame(index: int, av_frame: av.VideoFrame, t: float) -> Frame:
+            rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            return Frame(index, round(t * 1000.0), rotate_display(rgb, source.rotation_deg))
+
+        prev: tuple[int, av.VideoFrame, float] | None = None  # not converted until needed
+        for index, av_frame in enumerate(container.decode(stream)):
+            t = (av_frame.time if av_frame.time is not None else base) - base
+            if t >= end_s:
+                break
+            if t < start_s - 1e-6:
+                prev = (index, av_frame, t)
+                continue
+            if prev is not None:
+                yield frame(*prev)
+                prev = None
+            yield frame(index, av_frame, t)
+        if prev is not None:
+            yield frame(*prev)
+
+
+def thumbnails_between(
+    source: VideoFileSource, start_s: float, end_s: float, width_px: int = 96
+) -> Iterator[tuple[float, ImageArray]]:
+    """Small grey pictures of every frame from ``start_s`` to ``end_s`` (seconds from the
+    video's first frame), scaled down by the decoder itself: a cheap way to see where the
+    picture changes at once."""
+    import av
+
+    w = source.info.width if source.rotation_deg % 180 == 0 else source.info.height
+    h = source.info.height if source.rotation_deg % 180 == 0 else source.info.width
+    height_px = max(2, round(width_px * h / max(1, w)))
+    with av.open(str(source.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        container.seek(int((base + max(0.0, start_s)) / stream.time_base), stream=stream)
+        try:
+            for av_frame in container.decode(stream):
+                t = (av_frame.time if av_frame.time is not None else base) - base
+                if t >= end_s:
+                    return
+                if t < start_s:
+                    continue
+                small = av_frame.reformat(width=width_px, height=height_px, format="gray")
+                yield t, np.asarray(small.to_ndarray(), dtype=np.uint8)
+        except av.error.FFmpegError:
+            return
 
 
 class LatestFrame:
@@ -538,11 +613,25 @@ class LatestFrame:
 
 class VideoWriter:
     """H.264 MP4 (yuv420p, plays in browsers) with each frame at its own timestamp, so a video
-    with dropped frames keeps its real duration. Written to a temporary name and moved into
-    place on ``close()``; ``abort()`` leaves nothing behind."""
+    with dropped frames keeps its real duration. With ``audio_from``, that file's sound (if it
+    has any) goes along: on the same timeline as the frames' timestamps, or, with
+    ``sound_follows=False``, in the pieces the caller gives to ``write_sound`` (a reel of
+    excerpts). Written to a temporary name and moved into place on ``close()``; ``abort()``
+    leaves nothing behind."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float = 30.0,
+        *,
+        audio_from: Path | None = None,
+        sound_follows: bool = True,
+    ) -> None:
         import av
+
+        from analyzer.audio import open_audio
 
         self.path = path
         self._tmp = path.with_name(f".{path.name}.part")
@@ -554,6 +643,23 @@ class VideoWriter:
         self._stream.codec_context.time_base = Fraction(1, 1000)
         self._stream.options = {"crf": "23", "preset": "veryfast"}
         self._last_pts = -1
+        self._frame_ms = 1000.0 / max(1.0, fps)
+        try:
+            self._audio = open_audio(audio_from, self._container) if audio_from else None
+        except BaseException:
+            self.abort()
+            raise
+        self._audio_s = 0.0
+        self._sound_follows = sound_follows
+
+    @property
+    def has_sound(self) -> bool:
+        return self._audio is not None
+
+    def write_sound(self, start_s: float, end_s: float) -> None:
+        """Append the source's sound from ``start_s`` to ``end_s`` (``sound_follows=False``)."""
+        if self._audio is not None:
+            self._audio.write_span(start_s, end_s)
 
     def write(self, rgb: ImageArray, timestamp_ms: int) -> None:
         import av
@@ -566,14 +672,25 @@ class VideoWriter:
         frame.time_base = Fraction(1, 1000)
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
+        if self._audio is not None and self._sound_follows and pts / 1000.0 > self._audio_s:
+            self._audio.write_span(self._audio_s, pts / 1000.0)  # the sound up to this frame
+            self._audio_s = pts / 1000.0
 
     def close(self) -> None:
         for packet in self._stream.encode():
             self._container.mux(packet)
+        if self._audio is not None:
+            end_s = (self._last_pts + self._frame_ms) / 1000.0
+            if self._sound_follows and end_s > self._audio_s:
+                self._audio.write_span(self._audio_s, end_s)
+            self._audio.close()
         self._container.close()
         self._tmp.replace(self.path)
 
     def abort(self) -> None:
+        if getattr(self, "_audio", None) is not None:
+            with contextlib.suppress(Exception):
+                self._audio.abort()  # type: ignore[union-attr]
         with contextlib.suppress(Exception):
             self._container.close()
         self._tmp.unlink(missing_ok=True)

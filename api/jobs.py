@@ -328,13 +328,15 @@ def _analyse(
     from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
-    from analyzer.report import write_outputs
+    from analyzer.reel import with_reel
+    from analyzer.report import FileWriter, write_outputs
     from analyzer.report_html import report_page
     from api.options import AnalysisOptions
 
     assert job.upload_path is not None
     try:
-        cfg = AnalysisOptions.model_validate(json.loads(job.options)).to_config()
+        options = AnalysisOptions.model_validate(json.loads(job.options))
+        cfg = options.to_config()
         store = ModelStore(explicit_dir=settings.models_dir, cache_dir=settings.cache_dir)
         models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
         with divert_native_stderr(log_path):
@@ -344,8 +346,14 @@ def _analyse(
                 cfg,
                 progress=lambda f: progress_box.__setitem__("value", f),
             )
-        html = report_page(report, Path(job.upload_path), cfg)
-        write_outputs(report, settings.results_dir / job.id, html=html)
+        media = Path(job.upload_path)
+        extras: dict[str, FileWriter] = {}
+        if options.reel:
+            report, reel = with_reel(media, report, asked=False)
+            if reel is not None:
+                extras["reel.mp4"] = reel
+        html = report_page(report, media, cfg)
+        write_outputs(report, settings.results_dir / job.id, html=html, extras=extras)
     except AnalyzerError as e:
         return str(e).replace(str(Path(job.upload_path).parent) + os.sep, "")
     return None

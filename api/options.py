@@ -11,10 +11,18 @@ class AnalysisOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fps: float = Field(default=10.0, ge=1.0, le=30.0, description="Frames analysed per second.")
-    layout: Layout = Field(default=Layout.AUTO, description="auto, single, side-by-side, stacked.")
+    layout: Layout = Field(
+        default=Layout.AUTO,
+        description="auto (found by itself), single, side-by-side, stacked, pip, grid.",
+    )
     staring_s: float = Field(default=8.0, ge=1.0, le=600.0)
     look_away_s: float = Field(default=2.0, ge=0.5, le=600.0)
     max_people: int | None = Field(default=None, ge=1, le=8)
+    reel: bool = Field(
+        default=True,
+        description="Make a moments reel (reel.mp4) of two people's moments of connection, "
+        "kept with the results until the analysis is deleted.",
+    )
 
     def to_config(self) -> AnalyzerConfig:
         return AnalyzerConfig(

@@ -15,6 +15,7 @@ class Links(BaseModel):
     report: str
     report_html: str
     timeline: str
+    reel: str = Field(description="The moments reel (404 with the reason when there is none).")
 
 
 class AnalysisOut(BaseModel):

@@ -71,6 +71,7 @@ class CallSpec:
     toolbar_px: int = 0  # a meeting toolbar along the bottom (screen recordings)
     audio: bool = True
     gop_s: float | None = 2.0  # keyframe interval; None: the encoder's default (10 s)
+    offsets_s: tuple[float, float] = (0.0, 0.0)  # where in their clip each partner starts
     expected_positions: tuple[str, str] = ("left", "right")  # report positions of partners 0, 1
     notes: str = ""
 
@@ -319,7 +320,7 @@ def render_frame(spec: CallSpec, readers: Sequence[_ClipReader], t: float) -> np
     for tile in scene.tiles:
         x, y, tw, th = tile.rect
         if isinstance(tile.who, int):
-            pic = _fit(readers[tile.who].at(t), tw, th)
+            pic = _fit(readers[tile.who].at(t + spec.offsets_s[tile.who]), tw, th)
         elif tile.who == CARD:
             who = tile.card_of if tile.card_of is not None else 0
             pic = _card(tw, th, spec.names[who], colours[who])
@@ -354,11 +355,13 @@ def truth_at(spec: CallSpec, t: float) -> tuple[Rect | None, Rect | None]:
     return (out[0], out[1])
 
 
-def _audio_track(paths: Sequence[Path], seconds: float, rate: int = 48000) -> np.ndarray:
+def _audio_track(
+    paths: Sequence[Path], seconds: float, offsets_s: Sequence[float], rate: int = 48000
+) -> np.ndarray:
     """Both partners' voices mixed (mono float32 at ``rate``), looped to ``seconds``."""
     n = int(seconds * rate)
     mix = np.zeros(n, np.float32)
-    for path in paths:
+    for path, offset in zip(paths, offsets_s, strict=True):
         with av.open(str(path)) as c:
             if not c.streams.audio:
                 continue
@@ -370,8 +373,9 @@ def _audio_track(paths: Sequence[Path], seconds: float, rate: int = 48000) -> np
         voice = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
         if voice.size == 0:
             continue
-        reps = int(np.ceil(n / voice.size))
-        mix += np.tile(voice, reps)[:n] * 0.5
+        skip = int(offset * rate) % voice.size
+        reps = int(np.ceil((n + skip) / voice.size))
+        mix += np.tile(voice, reps)[skip : skip + n] * 0.5
     return np.clip(mix, -1.0, 1.0)
 
 
@@ -405,7 +409,7 @@ def render_call(spec: CallSpec, dest: Path, media_root: Path) -> CallTruth:
             for packet in vs.encode():
                 container.mux(packet)
             if aus is not None:
-                pcm = _audio_track(paths, spec.seconds)
+                pcm = _audio_track(paths, spec.seconds, spec.offsets_s)
                 step = 1024
                 for i in range(0, pcm.size, step):
                     chunk = pcm[i : i + step]
@@ -545,20 +549,21 @@ def standard_calls() -> list[CallSpec]:
         )
     )
     # FaceTime on a phone (portrait screen recording): the partner full screen, the self view
-    # in a rounded inset top right, no frame
-    w, h = 720, 1560
+    # in a rounded inset top right, no frame; the two smile at each other for a moment
+    w, h = 720, 1280
     out.append(
         CallSpec(
             "facetime_portrait",
             (w, h),
-            (Scene(0, (Tile((0, 0, w, h), 0), Tile(inset(w, h, 0.3, 3 / 4, "tr", 24), 1)), "pip"),),
-            seconds=10,
-            partners=(d9, d3),
+            (Scene(0, (Tile((0, 0, w, h), 1), Tile(inset(w, h, 0.3, 3 / 4, "tr", 24), 0)), "pip"),),
+            seconds=11,
+            partners=(d10, "talking/liveportrait_d13.mp4"),
+            offsets_s=(0.0, 1.6),
             labels=False,
             speaker_border_rgb=None,
             radius_px=18,
-            expected_positions=("center", "inset"),
             fps=30,
+            expected_positions=("inset", "center"),
         )
     )
     # WhatsApp on a phone: the self view dragged from bottom right to top left mid-call
@@ -667,6 +672,25 @@ def standard_calls() -> list[CallSpec]:
                 Scene(10, (Tile(a, 0), Tile(b, 1))),
             ),
             seconds=15,
+        )
+    )
+    # The partners switch between gallery and speaker view every 2.5 s (Zoom, 720p)
+    a, b = gallery_side(w, h, 16 / 9, 8, 10)
+    speaker = (Tile((0, 0, w, h), 1), Tile(inset(w, h, 0.22, 16 / 9, "tr", 16), 0, frame_px=2))
+    out.append(
+        CallSpec(
+            "zoom_view_toggled",
+            (w, h),
+            tuple(
+                Scene(
+                    k * 2.5,
+                    (Tile(a, 0), Tile(b, 1)) if k % 2 == 0 else speaker,
+                    "side-by-side" if k % 2 == 0 else "pip",
+                )
+                for k in range(5)
+            ),
+            seconds=12.5,
+            partners=(d6, d10),
         )
     )
     # A partner's camera off for 4 s (a name card), then the tiles change places (Meet)

@@ -166,3 +166,24 @@ def compose_speaker_view(
         frame[y0 : y0 + ih, x0 : x0 + iw] = _frame_at(small, t)
         out.append(frame)
     return write_clip(dest, out, fps=25)
+
+
+def sound(path: Path, rate: int = 48000) -> np.ndarray:
+    """A file's sound as mono float32 at ``rate`` (empty when it has none)."""
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return np.zeros(0, np.float32)
+        res = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        parts = [o.to_ndarray().reshape(-1) for f in c.decode(audio=0) for o in res.resample(f)]
+        parts += [o.to_ndarray().reshape(-1) for o in res.resample(None)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
+def sound_match(a: np.ndarray, b: np.ndarray, rate: int = 48000) -> float:
+    """How alike two sounds are, as the correlation of their loudness in 10 ms steps (1: the
+    same sound at the same time)."""
+    step = rate // 100
+    n = min(a.size, b.size) // step * step
+    ea = np.abs(a[:n]).reshape(-1, step).mean(axis=1)
+    eb = np.abs(b[:n]).reshape(-1, step).mean(axis=1)
+    return float(np.corrcoef(ea, eb)[0, 1])

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import numpy as np
 import pytest
@@ -17,8 +18,9 @@ import pytest
 from analyzer.config import AnalyzerConfig
 from analyzer.report import report_json, timeline_csv
 from tests.apiserver import Server
+from tests.calls import render_call, standard_calls
 from tests.clips import write_clip
-from tests.conftest import Analyzer, media
+from tests.conftest import MEDIA, Analyzer, media
 
 CLIP = "talking/liveportrait_d0.mp4"  # 3 s: a quick real analysis
 
@@ -311,11 +313,39 @@ def test_openapi_lists_every_route_with_a_response_model(server: Server) -> None
         "/v1/clients/{label}/progress",
         "/v1/clients/{label}/progress.html",
         "/v1/analyses/{analysis_id}/timeline.csv",
+        "/v1/analyses/{analysis_id}/reel.mp4",
     }
     ok = paths["/v1/analyses/{analysis_id}/report"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/Report")
     assert "multipart/form-data" in paths["/v1/analyses"]["post"]["requestBody"]["content"]
     assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+@pytest.mark.slow
+def test_reel_of_a_call_and_none_for_one_person(
+    alice: httpx.Client, bob: httpx.Client, done_id: str, tmp_path: Path
+) -> None:
+    spec = next(c for c in standard_calls() if c.name == "facetime_portrait")  # one moment
+    path = tmp_path / "call.mp4"
+    render_call(spec, path, MEDIA)
+    body = wait_done(alice, upload(alice, path).json()["id"])
+    assert body["status"] == "done", body
+    assert body["links"]["reel"] == f"/v1/analyses/{body['id']}/reel.mp4"
+    r = alice.get(body["links"]["reel"])
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    reel = tmp_path / "reel.mp4"
+    reel.write_bytes(r.content)
+    with av.open(str(reel)) as c:
+        assert c.streams.video and c.streams.audio
+    assert bob.get(body["links"]["reel"]).status_code == 404  # another owner's reel
+    # one person: no reel, and the reason
+    r = alice.get(f"/v1/analyses/{done_id}/reel.mp4")
+    assert r.status_code == 404
+    assert "no reel: the moments reel is for two people" in r.json()["detail"]
+    # asked not to make one
+    body = wait_done(alice, upload(alice, path, reel="false").json()["id"])
+    r = alice.get(body["links"]["reel"])
+    assert r.status_code == 404 and "not asked for" in r.json()["detail"]
 
 
 def test_job_survives_a_killed_server(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from analyzer.live import LivePerson, kind_cues
+from tests.clips import sound, sound_match
 from tests.conftest import PROJECT_ROOT, Analyzer, media, models_dir
 
 CLIP = "talking/WDA_KatieHill_000.mp4"  # 8 s, 25 fps, 512x512, a woman talking to the camera
@@ -62,6 +63,14 @@ def test_headless_run_writes_video_summary_and_report(live_run) -> None:  # type
     with av.open(str(out / "annotated.mp4")) as c:
         s = c.streams.video[0]
         assert s.codec_context.name == "h264" and (s.width, s.height) == (512, 512)
+
+
+def test_live_recording_keeps_the_sound(live_run) -> None:  # type: ignore[no-untyped-def]
+    _, out = live_run
+    original, recorded = sound(media(CLIP)), sound(out / "annotated.mp4")
+    # the clip is played to its end: all of its sound, in step with the picture
+    assert recorded.size / 48000 == pytest.approx(original.size / 48000, abs=0.3)
+    assert sound_match(original, recorded) > 0.95
 
 
 def test_overlay_is_drawn_on_the_frames(live_run) -> None:  # type: ignore[no-untyped-def]

@@ -252,11 +252,11 @@ def test_moment_reasons_say_what_was_shared() -> None:
 
     # both animated, nobody smiling
     assert moments(person(0.1, (5, 8)), person(0.1, (5.5, 9))) == [
-        ("both engaged", "both more expressive than usual")
+        ("both looking into their cameras", "both more expressive than usual")
     ]
     # one smiles all along (warm), the other only animated for a while
     assert moments(person(0.9, (0, 0)), person(0.1, (5, 8))) == [
-        ("both engaged", "one smiling, the other more expressive than usual")
+        ("both looking into their cameras", "one smiling, the other more expressive than usual")
     ]
 
 

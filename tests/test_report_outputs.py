@@ -3,6 +3,7 @@ rendered in headless Chromium (Debian's chromium, driven by Playwright)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.clips import sound, sound_match
 from tests.conftest import media, models_dir
 
 # 17.5 s, 25 fps, 1280x720, a two-tile TV interview: two people, long held gazes, nods
@@ -125,5 +127,22 @@ def test_annotated_video_matches_the_input_and_shows_the_overlay(outputs: Path) 
         assert c.streams.video[0].codec_context.name == "h264"
     k = len(src) // 2
     diff = np.abs(out[k].astype(np.int16) - src[k].astype(np.int16)).mean(axis=2)
-    assert (diff[8:52, 6:100] > 40).mean() > 0.3  # the indicator's box and text, top left
+    # each of the two is labelled at their own face (not in a banner in the corner)
+    with (outputs / "timeline.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["face_x_px"]]
+    for person in ("1", "2"):
+        row = min(
+            (r for r in rows if r["person"] == person),
+            key=lambda r: abs(float(r["time_s"]) - src_t[k]),
+        )
+        x, y = round(float(row["face_x_px"])), round(float(row["face_y_px"]))
+        below = diff[y + 60 : y + 320, max(0, x - 200) : x + 200]
+        assert (below > 40).mean() > 0.04, person  # the label's box and text
+    assert (diff[8:52, 6:100] > 40).mean() < 0.05  # no banner top left
     assert np.median(diff[600:700, 1150:1270]) < 10  # untouched corner: compression noise
+
+
+def test_annotated_video_keeps_the_sound(outputs: Path) -> None:
+    original, annotated = sound(media(CLIP)), sound(outputs / "annotated.mp4")
+    assert annotated.size / 48000 == pytest.approx(original.size / 48000, abs=0.15)
+    assert sound_match(original, annotated) > 0.95

@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
+from analyzer.config import Layout
 from analyzer.errors import InputError
+from analyzer.reel import NOT_TWO
 from analyzer.report_schema import Report
 from analyzer.video import open_source
 from api.db import Analysis
@@ -59,11 +61,12 @@ UPLOAD_BODY = {
                         "fps": {"type": "number", "minimum": 1, "maximum": 30},
                         "layout": {
                             "type": "string",
-                            "enum": ["auto", "single", "side-by-side", "stacked"],
+                            "enum": [x.value for x in Layout],
                         },
                         "staring_s": {"type": "number", "minimum": 1, "maximum": 600},
                         "look_away_s": {"type": "number", "minimum": 0.5, "maximum": 600},
                         "max_people": {"type": "integer", "minimum": 1, "maximum": 8},
+                        "reel": {"type": "boolean", "default": True},
                     },
                 }
             }
@@ -90,6 +93,7 @@ def _out(a: Analysis) -> AnalysisOut:
             report=f"{base}/report",
             report_html=f"{base}/report.html",
             timeline=f"{base}/timeline.csv",
+            reel=f"{base}/reel.mp4",
         ),
     )
 
@@ -270,6 +274,33 @@ def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Pl
     a = _finished(state, owner, analysis_id)
     text = (state.settings.results_dir / a.id / "timeline.csv").read_text(encoding="utf-8")
     return PlainTextResponse(text, media_type="text/csv")
+
+
+NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
+
+
+@router.get(
+    "/{analysis_id}/reel.mp4",
+    response_class=FileResponse,
+    responses={
+        **ERRORS,
+        **NOT_READY,
+        200: {"content": {"video/mp4": {}}},
+        404: {"model": ErrorOut, "description": "No such analysis, or no reel (and why)."},
+    },
+    summary="The moments reel: two people's moments of connection, with sound (MP4)",
+)
+def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
+    a = _finished(state, owner, analysis_id)
+    folder = state.settings.results_dir / a.id
+    path = folder / "reel.mp4"
+    if not path.is_file():
+        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        why = [w for w in report.get("warnings", []) if w.startswith("no reel:")]
+        if not why:
+            why = [NOT_TWO if report.get("partners") is None else NOT_ASKED]
+        raise HTTPException(status.HTTP_404_NOT_FOUND, why[0])
+    return FileResponse(path, media_type="video/mp4", filename="reel.mp4")
 
 
 @router.delete(
