@@ -234,6 +234,23 @@ class SceneLandmarker:
         self._evict()
         return face, pose
 
+    @property
+    def faces_per_region(self) -> int:
+        return self._counts[0]
+
+    def reset(self, region: Region) -> None:
+        """Forget what the models followed in ``region`` (its picture changed at a cut: a
+        camera turned off, tiles swapped). In VIDEO mode the face model would otherwise keep
+        a face where there is none for a frame or two."""
+        if not self.video:
+            return
+        key = self._key(region)
+        if key in self._pool:
+            if self._last_pose is not None:
+                self._last_pose.result()  # the pose thread may still use this region's model
+            for task in self._pool.pop(key):
+                task.close()
+
     def _evict(self) -> None:
         in_use = {self._key(r) for r in self.regions}
         stale = [k for k in self._pool if k not in in_use]

@@ -54,7 +54,7 @@ MAX_ROW_ASPECT = 8.0  # tiles touching in a row, before seams split them
 # sometimes read as background); an inset dragged or resized overlaps its old place less.
 SAME_TILE_IOU = 0.7
 
-Work = npt.NDArray[np.int16]  # H x W x 3, the downscaled frame
+Work = npt.NDArray[np.uint8]  # H x W x 3, the downscaled frame
 Mask = npt.NDArray[np.bool_]
 
 
@@ -81,6 +81,15 @@ class Screen:
         """The same tiles (each matched to one of the other's with this overlap)."""
         return len(self.tiles) == len(other.tiles) and self.within(other, min_iou)
 
+    def coarser_than(self, other: Screen) -> bool:
+        """Fewer tiles, each covering whole tiles of the other (a gap between two tiles lost)."""
+        if len(self.tiles) >= len(other.tiles):
+            return False
+        return all(
+            any(_covers(mine.region, theirs.region) for mine in self.tiles)
+            for theirs in other.tiles
+        )
+
     def within(self, other: Screen, min_iou: float = SAME_TILE_IOU) -> bool:
         """Each of these tiles is one of the other's (a moment that missed an inset, or whose
         two frames straddle a change of layout, sees part of what its neighbours see)."""
@@ -97,6 +106,13 @@ class Screen:
 class LayoutResult:
     layout: Layout
     regions: tuple[Region, ...]
+
+
+def _covers(a: Region, b: Region) -> bool:
+    """``a`` holds (nearly) all of ``b``."""
+    ix = max(0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
+    iy = max(0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
+    return ix * iy >= 0.9 * b.width * b.height
 
 
 def region_iou(a: Region, b: Region) -> float:
@@ -121,12 +137,13 @@ def shrink(rgb: ImageArray) -> ImageArray:
 
 def read_screen(small: Sequence[ImageArray], size_wh: tuple[int, int]) -> Screen:
     """The tiles of one moment of a recording. ``small``: one or a few frames of that moment
-    (the more, the surer the still lines), as ``shrink`` makes them; ``size_wh``: the frame's
+    (the more, the surer the still lines), at most ``WORK_PX`` on their long side (as ``shrink``
+    makes them); ``size_wh``: the frame's
     full size, in whose pixels the tiles are given."""
     if not small:
         raise ValueError("read_screen needs at least one frame")
     w, h = size_wh
-    work = [f.astype(np.int16) for f in small]
+    work = [np.ascontiguousarray(f, dtype=np.uint8) for f in small]
     wh, ww = work[0].shape[:2]
     scale = ww / w
     bg = _background_colour(work)
@@ -156,7 +173,7 @@ def read_screen(small: Sequence[ImageArray], size_wh: tuple[int, int]) -> Screen
 
 
 def _border(img: Work) -> npt.NDArray[np.int16]:
-    return np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    return np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).astype(np.int16)
 
 
 def _background_colour(work: Sequence[Work]) -> tuple[int, int, int] | None:
@@ -181,14 +198,15 @@ def _background_masks(work: Sequence[Work], bg: tuple[int, int, int]) -> tuple[M
     along columns and rows) where it is also flat along the column or the row. An app's
     background is one flat colour; a dark room of the same colour in a camera picture is not
     flat."""
-    colour = np.array(bg, np.int16)
+    lo = np.array([max(0, c - BACKGROUND_TOL) for c in bg], np.uint8)
+    hi = np.array([min(255, c + BACKGROUND_TOL) for c in bg], np.uint8)
     near = np.zeros(work[0].shape[:2], np.int32)
     flat_v = np.zeros_like(near)
     flat_h = np.zeros_like(near)
     for f in work:
-        is_near = _chan_max(np.abs(f - colour)) <= BACKGROUND_TOL
-        dv = _chan_max(np.abs(np.diff(f, axis=0))) <= FLAT_STEP
-        dh = _chan_max(np.abs(np.diff(f, axis=1))) <= FLAT_STEP
+        is_near = cv2.inRange(f, lo, hi) > 0
+        dv = _chan_max(_absdiff(f[1:], f[:-1])) <= FLAT_STEP
+        dh = _chan_max(_absdiff(f[:, 1:], f[:, :-1])) <= FLAT_STEP
         near += is_near
         flat_v += (
             is_near
@@ -291,6 +309,11 @@ def _tiles_on_background(
 # -- 2. seams between touching tiles -------------------------------------------------------------
 
 
+def _absdiff(a: Work, b: Work) -> Work:
+    out: Work = np.asarray(cv2.absdiff(a, b), dtype=np.uint8)
+    return out
+
+
 def _chan_max(a: Work) -> Work:
     out: Work = np.maximum(np.maximum(a[..., 0], a[..., 1]), a[..., 2])
     return out
@@ -298,7 +321,7 @@ def _chan_max(a: Work) -> Work:
 
 def _edges_x(f: Work) -> npt.NDArray[np.bool_]:
     """Per pixel: the picture jumps between this column and the one before (first column not)."""
-    jump = _chan_max(np.abs(np.diff(f, axis=1))) > EDGE_STEP
+    jump = _chan_max(_absdiff(f[:, 1:], f[:, :-1])) > EDGE_STEP
     return np.pad(jump, ((0, 0), (1, 0)))
 
 
@@ -306,6 +329,8 @@ def _mostly(masks: Sequence[npt.NDArray[np.bool_]]) -> npt.NDArray[np.float64]:
     """Per pixel, the 30th percentile over frames of a yes/no map (1 where it holds in most
     frames), with numpy's linear interpolation, computed from the count of frames."""
     k = len(masks)
+    if k == 1:
+        return masks[0].astype(np.float64)
     ones = np.sum(np.stack(masks), axis=0, dtype=np.float64)
     out: npt.NDArray[np.float64] = np.clip(0.3 * (k - 1) + 1 - (k - ones), 0.0, 1.0)
     return out
@@ -356,7 +381,7 @@ def _still_columns(crop: Sequence[Work]) -> npt.NDArray[np.float64]:
     if len(crop) < 2:
         return np.zeros(crop[0].shape[1])
     stack = np.stack(crop)
-    spread = _chan_max(stack.max(axis=0) - stack.min(axis=0))
+    spread = _chan_max(np.ascontiguousarray(stack.max(axis=0) - stack.min(axis=0)))
     out: npt.NDArray[np.float64] = (spread <= STILL_STEP).mean(axis=0)
     return out
 
@@ -389,7 +414,7 @@ def _split_along_x(
     for a, b in itertools.pairwise(edges):
         top, bottom = 0, h
         if trim:
-            part_t = [np.ascontiguousarray(c[:, a:b].transpose(1, 0, 2)) for c in crop]
+            part_t = [_t(c[:, a:b]) for c in crop]
             rows = _line_scores(part_t)
             still_rows = _still_columns(part_t)
             top = _outer_edge(rows, 0, int(0.3 * h), 0, still_rows)
@@ -402,6 +427,12 @@ def _split_along_x(
     return parts
 
 
+def _t(f: Work) -> Work:
+    """A picture transposed (columns become rows), contiguous."""
+    out: Work = np.asarray(cv2.transpose(np.ascontiguousarray(f)), dtype=np.uint8)
+    return out
+
+
 def _transpose_box(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     return (b[1], b[0], b[3], b[2])
 
@@ -412,7 +443,7 @@ def _split_by_seams(
     """The tiles inside ``box``, split at seams: two or three in a row or a column, or a 2x2
     grid inside a box found on an app background. On a whole frame a cross of seams is not
     believed (a window frame and a table edge)."""
-    transposed = [np.ascontiguousarray(f.transpose(1, 0, 2)) for f in work]
+    transposed = [_t(f) for f in work]
     side = _split_along_x(work, box, trim=whole_frame)
     stacked_t = _split_along_x(transposed, _transpose_box(box), trim=whole_frame)
     stacked = None if stacked_t is None else [_transpose_box(b) for b in stacked_t]
@@ -435,14 +466,14 @@ def _split_by_seams(
 def _soft_edges_x(f: Work) -> npt.NDArray[np.bool_]:
     """Like ``_edges_x``, for an edge the downscaling spread over two pixels: the picture jumps
     between the column before and the one after (an inset without a frame)."""
-    jump = _chan_max(np.abs(f[:, 2:] - f[:, :-2])) > EDGE_STEP
+    jump = _chan_max(_absdiff(f[:, 2:], f[:, :-2])) > EDGE_STEP
     return np.pad(jump, ((0, 0), (1, 1)))
 
 
 def _static_edges(work: Sequence[Work]) -> tuple[npt.NDArray[np.float64], ...]:
     """Edges present in most frames: across columns (ex) and across rows (ey)."""
     ex = _mostly([_soft_edges_x(f) for f in work])
-    ey = _mostly([_soft_edges_x(np.ascontiguousarray(f.transpose(1, 0, 2))).T for f in work])
+    ey = _mostly([_soft_edges_x(_t(f)).T for f in work])
     return ex, ey
 
 
@@ -455,8 +486,8 @@ def _find_inset(
     ex, ey = _static_edges([f[by0:by1, bx0:bx1] for f in work])
     # the scan below steps two pixels at a time: widen each line to two pixels so that a line
     # on an odd column or row is not stepped over
-    ex = np.maximum(ex, np.roll(ex, -1, axis=1))
-    ey = np.maximum(ey, np.roll(ey, -1, axis=0))
+    ex = np.maximum(ex, np.roll(ex, -1, axis=1)).astype(np.float32)
+    ey = np.maximum(ey, np.roll(ey, -1, axis=0)).astype(np.float32)
     h, w = ex.shape
     best: tuple[float, tuple[int, int, int, int]] | None = None
     for flip_x, flip_y in ((False, False), (True, False), (False, True), (True, True)):
@@ -469,17 +500,23 @@ def _find_inset(
             fx = np.roll(fx, 1, axis=1)
         if flip_y:
             fy = np.roll(fy, 1, axis=0)
-        cs_v = np.vstack([np.zeros((1, w)), np.cumsum(fx, axis=0)])  # down each column
-        cs_h = np.hstack([np.zeros((h, 1)), np.cumsum(fy, axis=1)])  # along each row
         xs = np.arange(int(0.55 * w), int(0.9 * w), 2)
         ys = np.arange(int(0.55 * h), int(0.9 * h), 2)
         if xs.size == 0 or ys.size == 0:
             continue
+        # running sums down the candidate columns and along the candidate rows, from where a
+        # corner can be to the edge (the rest of the picture plays no part)
+        ya, xa = int(ys[0]), int(xs[0])
+        cs_v = np.zeros((h - ya + 1, xs.size), np.float32)
+        np.cumsum(fx[ya:, xs], axis=0, out=cs_v[1:])
+        cs_h = np.zeros((ys.size, w - xa + 1), np.float32)
+        np.cumsum(fy[ys, xa:], axis=1, out=cs_h[:, 1:])
         yy, xx = np.meshgrid(ys, xs, indexing="ij")
+        jj, ii = np.meshgrid(np.arange(ys.size), np.arange(xs.size), indexing="ij")
         length_v = (0.8 * (h - yy)).astype(int)
         length_h = (0.8 * (w - xx)).astype(int)
-        sv = (cs_v[yy + length_v, xx] - cs_v[yy, xx]) / np.maximum(length_v, 1)
-        sh = (cs_h[yy, xx + length_h] - cs_h[yy, xx]) / np.maximum(length_h, 1)
+        sv = (cs_v[yy - ya + length_v, ii] - cs_v[yy - ya, ii]) / np.maximum(length_v, 1)
+        sh = (cs_h[jj, xx - xa + length_h] - cs_h[jj, xx - xa]) / np.maximum(length_h, 1)
         score = np.minimum(sv, sh)
         aspect = (w - xx) / (h - yy)
         ok = (

@@ -117,6 +117,24 @@ def merge_duplicate_people(people: list[PersonDetection]) -> list[PersonDetectio
     return out
 
 
+def most_prominent(people: list[PersonDetection], per_region: int) -> list[PersonDetection]:
+    """At most ``per_region`` people in each region (the user's --max-people): those whose faces
+    were found, the biggest faces first, then bodies; the order given is kept."""
+
+    def prominence(p: PersonDetection) -> float:
+        if p.face is None:
+            return -1.0
+        x0, _, x1, _ = p.face.bbox_xyxy
+        return x1 - x0
+
+    keep: set[int] = set()
+    for region in {p.region for p in people}:
+        members = [i for i, p in enumerate(people) if p.region == region]
+        members.sort(key=lambda i: -prominence(people[i]))
+        keep.update(members[:per_region])
+    return [p for i, p in enumerate(people) if i in keep]
+
+
 def _has_head(p: PoseObservation) -> bool:
     return float(p.presence[POSE_NOSE]) >= 0.5 and float(p.visibility[POSE_NOSE]) >= 0.3
 

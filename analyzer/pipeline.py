@@ -7,11 +7,16 @@ goes through ``SessionAnalyzer``, the frame-by-frame core that a live front end 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
 
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig
@@ -25,6 +30,7 @@ from analyzer.people import (
     appearance_distance,
     call_positions,
     merge_duplicate_people,
+    most_prominent,
     pair_faces_with_poses,
     positions,
 )
@@ -41,6 +47,7 @@ from analyzer.types import (
     PersonTrack,
     PoseObservation,
     Position,
+    Region,
     SourceKind,
     VideoInfo,
 )
@@ -54,6 +61,11 @@ FrameHook = Callable[[int, list[tuple[int, Measured, PersonDetection]]], None]
 # Bhattacharyya distance; people.APPEARANCE_OTHER calls 0.4 "clearly someone else" when both
 # stand in one place at once).
 JOIN_MAX_DISTANCE = 0.5
+# A region's picture that changes by more than this (mean grey levels of a 32x18 copy) from one
+# analysed frame to the next was cut (a camera off or on, a swap: 60-110 on the test calls;
+# talking and moving people: at most 17, a TV programme's own cuts about 30).
+CUT_JUMP = 40.0
+CUT_THUMB_WH = (32, 18)
 JOIN_MAX_SHARED_FRAMES = 3
 
 
@@ -71,9 +83,12 @@ class SessionAnalyzer:
     ) -> None:
         self.landmarker = landmarker
         self.cfg = cfg
-        self.plan = plan or single_plan(landmarker.regions[0], 1)
+        self.plan = plan or single_plan(landmarker.regions[0], landmarker.faces_per_region)
         self._span = self.plan.spans[0]
         self.tracker = PersonTracker()
+        self._thumbs: dict[Region, npt.NDArray[np.int16]] = {}
+        self._cut_at: dict[Region, int] = {}  # the frame a region's picture was last cut
+        self._held_at = -1  # the frame the held bodies were seen in
         self.times_s: list[float] = []
         self._tracks: dict[int, _TrackData] = {}
         self._held_poses: tuple[PoseObservation, ...] = ()
@@ -100,23 +115,33 @@ class SessionAnalyzer:
             self.tracker.remap(moves)
             self._span = span
             self.landmarker.use(span.regions, span.people_per_region, span.people_per_region)
+        for region in self._cut_regions(frame.rgb):
+            self.landmarker.reset(region)
+            self._cut_at[region] = n
         due = n % self.cfg.pose_every_n == 0
         # Bodies started on frame k are picked up on frame k + 2 (or the next due frame if
         # sooner): always the same frame, so results do not depend on timing.
         pending = self._pending_poses
         if pending is not None and (due or n - self._pending_at >= 2):
             self._held_poses = tuple(pending.result())
+            self._held_at = self._pending_at
             self._pending_poses = None
+        # bodies seen before a region's picture was cut are not in it any more
+        self._held_poses = tuple(
+            p for p in self._held_poses if self._cut_at.get(p.region, -1) <= self._held_at
+        )
         if due:
             self._pending_poses = self.landmarker.submit_poses(frame)
             self._pending_at = n
         faces_found = self.landmarker.detect_faces(frame)
         if not self.landmarker.video and self._pending_poses is not None:
             self._held_poses = tuple(self._pending_poses.result())
+            self._held_at = n
             self._pending_poses = None
         faces, poses = at_home(self.landmarker.regions, faces_found, self._held_poses)
         people = pair_faces_with_poses(faces, poses)
         people = merge_duplicate_people([self._find_small_face(frame.rgb, p) for p in people])
+        people = most_prominent(people, span.people_per_region)
         people = [
             p if p.face is None else replace(p, appearance=appearance(frame.rgb, p.face))
             for p in people
@@ -134,6 +159,23 @@ class SessionAnalyzer:
                 data.positions[where] += 1
             out.append((key, m, det))
         return out
+
+    def _cut_regions(self, rgb: ImageArray) -> list[Region]:
+        """Regions whose picture jumps at once since the last analysed frame (a camera turned
+        off or on, tiles swapped): looked at afresh, since the face model's tracking and the
+        bodies seen a frame or two before would carry the old person over."""
+        seen, cut = {}, []
+        for region in self.landmarker.regions:
+            crop = rgb[region.y : region.y + region.height, region.x : region.x + region.width]
+            small = cv2.resize(
+                cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), CUT_THUMB_WH, interpolation=cv2.INTER_AREA
+            ).astype(np.int16)
+            before = self._thumbs.get(region)
+            if before is not None and float(np.abs(small - before).mean()) > CUT_JUMP:
+                cut.append(region)
+            seen[region] = small
+        self._thumbs = seen
+        return cut
 
     def _find_small_face(self, rgb: ImageArray, det: PersonDetection) -> PersonDetection:
         if det.face is not None or det.pose is None:
@@ -228,12 +270,18 @@ def analyze(
     cfg: AnalyzerConfig | None = None,
     progress: ProgressFn | None = None,
     on_frame: FrameHook | None = None,
+    timings: dict[str, float] | None = None,
 ) -> AnalysisReport:
-    """Analyse a video file or an image and return the report (nothing is written to disk)."""
+    """Analyse a video file or an image and return the report (nothing is written to disk).
+    ``timings``, if given, receives seconds spent reading the layout ("layout"), in the whole
+    pre-scan ("prescan") and in all ("total")."""
     cfg = cfg or AnalyzerConfig()
+    started = time.perf_counter()
     with open_source(input_spec) as source:
         info = source.info
-        plan = plan_scene(source, models, cfg)
+        plan = plan_scene(
+            source, models, cfg, timer=None if timings is None else timings.__setitem__
+        )
         video = info.kind != SourceKind.IMAGE
         sampler = RateSampler(cfg.analysis_fps)
         duration_ms = (info.duration_s or 0.0) * 1000.0
@@ -256,7 +304,10 @@ def analyze(
         warnings = [*plan.warnings, *source.warnings]
     if progress is not None:
         progress(1.0)
-    return session_report(session, info, warnings, cfg)
+    report = session_report(session, info, warnings, cfg)
+    if timings is not None:
+        timings["total"] = time.perf_counter() - started
+    return report
 
 
 def pair_report(

@@ -1,10 +1,11 @@
 """The pre-scan: how a recording is laid out over time, and how many people to look for.
 
-Before the analysis Presence looks at moments spread over the recording (a frame and one a
-little later at each). ``analyzer.layout`` reads the screen at each moment: which rectangles are
-separate camera pictures. Moments that show the same screen form *spans* (a call can change from
-gallery to speaker view and back, or an inset can be dragged), whose edges are found more
-precisely by looking in between. The face model then looks at a few frames of each distinct
+Before the analysis Presence looks at moments spread over the recording (a frame every 2 s, at
+keyframes where they are close, at most 240 in all). ``analyzer.layout`` reads the screen at each
+moment: which rectangles are separate camera pictures. Moments that show the same screen form
+*spans* (a call can change from gallery to speaker view and back, or an inset can be dragged);
+where the screen changes, the change is placed at the cut, found in small copies of every frame
+in between. The face model then looks at a few frames of each distinct
 screen, tile by tile: tiles without anyone (a camera-off name card, an empty tile, a screen
 share) are not analysed, and a split that cuts through a face or leaves a tile empty is undone.
 
@@ -28,12 +29,13 @@ import numpy.typing as npt
 from analyzer.config import AnalyzerConfig, Layout
 from analyzer.landmarks import ModelPaths, SceneLandmarker
 from analyzer.layout import (
+    SAME_TILE_IOU,
+    WORK_PX,
     Screen,
     Tile,
     layout_of,
     read_screen,
     region_iou,
-    shrink,
     split_regions,
 )
 from analyzer.tile_check import TileCheck, check_tiles
@@ -49,7 +51,7 @@ from analyzer.video import (
 
 SAMPLE_GAP_S = 2.0  # moments at least this far apart
 MAX_SAMPLES = 240  # and at most this many over the whole recording (15 s apart in an hour)
-FOLLOW_S = 0.4  # the second frame of each moment, this much later
+FOLLOW_S = 0.4  # in placing a change, the second frame of a moment comes this much later
 SPAN_FRAMES = 8  # a span's screen is read again from about this many of its moments
 MAX_KEPT_FRAMES = 96  # working copies kept over all spans (memory: ~0.7 MB each)
 LOOK_FRAMES = 4  # frames of each distinct screen the face model looks at
@@ -188,7 +190,10 @@ def _read_runs(
     runs: list[_Run] = []
     moments = 0
     for moment in iter_moments(
-        source, _sample_times(source.info.duration_s or 0.0), follow_s=FOLLOW_S, shrink=shrink
+        source,
+        _sample_times(source.info.duration_s or 0.0),
+        long_side_px=WORK_PX,
+        snap_s=SAMPLE_GAP_S / 2,
     ):
         moments += 1
         screen = full if one_picture else read_screen(moment.frames, size)
@@ -201,31 +206,42 @@ def _read_runs(
     return runs, _settle(runs)
 
 
+def _misread_of(lone: Screen, neighbour: Screen) -> bool:
+    """A lone moment's screen is a misreading of its neighbour's when it sees part of it (an
+    inset or a tile missed, or a moment at a change), the same tiles with one more small
+    inset (two lines of a room), or two of its tiles as one (a thin gap lost)."""
+    if lone.same_as(neighbour):
+        return False
+    if lone.background_rgb is None and lone.within(neighbour):
+        return True
+    extra = [
+        t
+        for t in lone.tiles
+        if not any(region_iou(t.region, n.region) >= SAME_TILE_IOU for n in neighbour.tiles)
+    ]
+    if neighbour.within(lone) and extra and all(t.inset for t in extra):
+        return True
+    return lone.coarser_than(neighbour)
+
+
 def _settle(runs: list[_Run]) -> int:
     """Moments taken for misreadings join their neighbours (in place); returns how many.
 
-    A lone moment that sees part of what the runs around it see (an inset or a tile missed, or
-    its two frames straddling a change) is a misreading. A lone moment that sees something the
-    others do not (a speaker view for a few seconds) is a short change of layout and stays. On
-    an app background a tile that goes is a camera turned off, not a misreading."""
+    A lone moment whose screen is a misreading of a neighbour's (``_misread_of``) joins it. A
+    lone moment that sees something the others do not (a speaker view for a few seconds) is a
+    short change of layout and stays; so does, on an app background, a tile that goes (a camera
+    turned off)."""
     misread = 0
     k = 0
     while k < len(runs):
         run = runs[k]
         before = runs[k - 1] if k > 0 else None
         after = runs[k + 1] if k + 1 < len(runs) else None
-        partial = [
-            r
-            for r in (before, after)
-            if r is not None
-            and run.screen.background_rgb is None
-            and run.screen.within(r.screen)
-            and not r.screen.within(run.screen)  # the neighbour sees more
-        ]
-        if len(run.times_ms) != 1 or not partial:
+        hosts = [r for r in (before, after) if r is not None and _misread_of(run.screen, r.screen)]
+        if len(run.times_ms) != 1 or not hosts:
             k += 1
             continue
-        host = max(partial, key=lambda r: len(r.times_ms))
+        host = max(hosts, key=lambda r: len(r.times_ms))
         host.absorb(run, misread=True)
         del runs[k]
         misread += 1
@@ -451,7 +467,7 @@ def _refine(
         cut = _cut_between(source, lo, hi)
         if cut is not None:
             t_before, t_cut = cut
-            got = sample_moments(source, [t_before, t_cut], shrink=shrink)
+            got = sample_moments(source, [t_before, t_cut], long_side_px=WORK_PX)
             if len(got) == 2:
                 reads = [read_screen(m.frames, size) for m in got]
                 sides = [_side(r, screen_before, screen_after, partial=True) for r in reads]
@@ -463,7 +479,7 @@ def _refine(
         # as neither screen (a misreading), one frame alone decides
         side = None
         for follow in (min(FOLLOW_S, (hi - mid) / 2), 0.0):
-            got = sample_moments(source, [mid], follow_s=follow, shrink=shrink)
+            got = sample_moments(source, [mid], follow_s=follow, long_side_px=WORK_PX)
             if got:
                 read = read_screen(got[0].frames, size)
                 # two frames may straddle the change: only an exact match counts for them

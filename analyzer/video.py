@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -417,10 +417,10 @@ def sample_moments(
     times_s: Sequence[float],
     *,
     follow_s: float = 0.0,
-    shrink: Callable[[ImageArray], ImageArray] | None = None,
+    long_side_px: int | None = None,
 ) -> list[Moment]:
     """``iter_moments`` as a list (for a few moments)."""
-    return list(iter_moments(source, times_s, follow_s=follow_s, shrink=shrink))
+    return list(iter_moments(source, times_s, follow_s=follow_s, long_side_px=long_side_px))
 
 
 def iter_moments(
@@ -428,18 +428,20 @@ def iter_moments(
     times_s: Sequence[float],
     *,
     follow_s: float = 0.0,
-    shrink: Callable[[ImageArray], ImageArray] | None = None,
+    long_side_px: int | None = None,
+    snap_s: float = 0.0,
 ) -> Iterator[Moment]:
     """Frames at (or just after) each of ``times_s``, in order, for a quick look before the
-    analysis; with ``follow_s``, each moment also has the frame that much later. ``shrink`` is
-    applied to every frame kept (so memory holds small copies only).
+    analysis; with ``follow_s``, each moment also has the frame that much later. With
+    ``long_side_px`` the decoder scales the frames down to that (memory holds small copies
+    only). With ``snap_s``, a moment moves back to a keyframe at most that much earlier, which
+    decodes alone (cheap where keyframes are close).
 
     Video files are reopened and sought (the source itself is not moved); an image gives its one
     frame at time 0; a camera gives none. A decoding error ends the look early: the analysis
     itself reports decode problems."""
-    keep = shrink or (lambda rgb: rgb)
     if isinstance(source, ImageSource):
-        yield Moment(0, tuple(keep(f.rgb) for f in source.frames()))
+        yield Moment(0, tuple(_smaller(f.rgb, long_side_px) for f in source.frames()))
         return
     if not isinstance(source, VideoFileSource):
         return
@@ -460,6 +462,8 @@ def iter_moments(
                 # cheaper unless that keyframe lies ahead of us (keyframes can be far apart)
                 k = bisect_right(keyframes, t + 1e-6) - 1
                 landing = keyframes[k] if k >= 0 else 0.0
+                if landing > at and t - landing <= snap_s:
+                    t = landing
                 if frames is None or not landing <= at < t:
                     container.seek(int((start + t) / stream.time_base), stream=stream)
                     frames = iter(container.decode(stream))
@@ -473,8 +477,7 @@ def iter_moments(
                     cc.skip_frame = "NONREF" if ft < want - APPROACH_S else "DEFAULT"
                     if ft < want - 0.02:
                         continue
-                    rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-                    got.append(keep(rotate_display(rgb, source.rotation_deg)))
+                    got.append(_picture(av_frame, long_side_px, source.rotation_deg))
                     if len(got) == 1:
                         first_ms = round(ft * 1000.0)
                         if follow_s > 0:
@@ -486,6 +489,29 @@ def iter_moments(
                     yield Moment(first_ms, tuple(got))
     except av.error.FFmpegError:
         return  # a look-ahead only: the analysis itself reports decode problems
+
+
+def _picture(av_frame: Any, long_side_px: int | None, rotation_deg: int) -> ImageArray:
+    """A decoded frame as RGB, scaled down by the decoder's scaler when asked."""
+    w, h = av_frame.width, av_frame.height
+    if long_side_px is not None and max(w, h) > long_side_px:
+        scale = long_side_px / max(w, h)
+        av_frame = av_frame.reformat(
+            width=max(2, round(w * scale)), height=max(2, round(h * scale)), format="rgb24"
+        )
+    rgb = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+    return rotate_display(rgb, rotation_deg)
+
+
+def _smaller(rgb: ImageArray, long_side_px: int | None) -> ImageArray:
+    h, w = rgb.shape[:2]
+    if long_side_px is None or max(w, h) <= long_side_px:
+        return rgb
+    scale = long_side_px / max(w, h)
+    small = cv2.resize(
+        rgb, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    return np.asarray(small, dtype=np.uint8)
 
 
 def clip_frames(

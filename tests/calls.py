@@ -50,8 +50,13 @@ class Scene:
     tiles: tuple[Tile, ...]
     kind: str = "side-by-side"  # the layout the report should name (analyzer.config.Layout)
 
-    def people_rects(self) -> frozenset[Rect]:
-        return frozenset(t.rect for t in self.tiles if isinstance(t.who, int))
+    def pictures(self, cards_count: bool = False) -> frozenset[Rect]:
+        """The tiles with a partner in them (and, ``cards_count``, their camera-off cards)."""
+        return frozenset(
+            t.rect
+            for t in self.tiles
+            if isinstance(t.who, int) or (cards_count and t.who == CARD and t.card_of is not None)
+        )
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,24 @@ class CallSpec:
     expected_positions: tuple[str, str] = ("left", "right")  # report positions of partners 0, 1
     notes: str = ""
 
-    def expected_spans(self) -> list[tuple[float, str]]:
+    def expected_spans(self, *, cards_count: bool = False) -> list[tuple[float, str]]:
         """(start, layout) of each stretch the report should give: scenes that show the same
-        camera pictures with people (whoever is in them) are one stretch."""
+        camera pictures with people (whoever is in them) are one stretch. With
+        ``cards_count``, a camera-off name card counts as a picture too (whether a card's tile
+        stays analysed while the camera is off is up to the reader: both are right)."""
         out: list[tuple[float, str]] = []
         prev: Scene | None = None
         for scene in self.scenes:
-            if prev is None or (scene.people_rects(), scene.kind) != (
-                prev.people_rects(),
+            if prev is None or (scene.pictures(cards_count), scene.kind) != (
+                prev.pictures(cards_count),
                 prev.kind,
             ):
                 out.append((scene.start_s, scene.kind))
             prev = scene
         return out
+
+    def kind_at(self, t: float) -> str:
+        return _scene_at(self, t).kind
 
 
 @dataclass(frozen=True)

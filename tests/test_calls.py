@@ -126,11 +126,19 @@ def test_call_layout_and_its_changes(
 ) -> None:
     a = _run(spec, analysed, tmp_path_factory.mktemp(spec.name))
     spans = a.report["layout"]["spans"]
+    starts = [sp["start_s"] for sp in spans]
+    # every change of the pictures is found, at the cut; a camera that goes off may or may not
+    # make one (its tile can stay analysed, empty, while the camera is off)
+    needed = [t for t, _ in spec.expected_spans(cards_count=True)]
+    possible = [t for t, _ in spec.expected_spans()] + needed
+    for t in needed[1:]:
+        assert any(abs(t - s) <= 0.5 for s in starts), (t, starts)
+    for s in starts[1:]:
+        assert any(abs(t - s) <= 0.5 for t in possible), (s, possible)
+    for sp in spans:  # each stretch named as the app laid it out
+        end = sp["end_s"] if sp["end_s"] is not None else spec.seconds
+        assert sp["kind"] == spec.kind_at((sp["start_s"] + end) / 2), spans
     expected = spec.expected_spans()
-    got = [(s["start_s"], s["kind"]) for s in spans]
-    assert [k for _, k in got] == [k for _, k in expected], got
-    for (t_got, _), (t_true, _) in zip(got[1:], expected[1:], strict=True):
-        assert abs(t_got - t_true) <= 0.5, got
     kinds = {k for _, k in expected}
     assert a.report["layout"]["kind"] in kinds
     # the analysed tiles of every stretch are pictures of the partners, nothing else
