@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from analyzer.errors import InputError
+from analyzer.limits import MAX_PIXELS, check_frame_size, checked_image_size
 from analyzer.types import Frame, ImageArray, SourceKind, VideoInfo
 
 KeepFn = Callable[[int], bool]
@@ -91,6 +92,7 @@ class ImageSource(_ClosingMixin):
     _rgb: ImageArray = field(init=False)
 
     def __post_init__(self) -> None:
+        checked_image_size(self.path, str(self.path))  # from the header, before decoding
         data = np.fromfile(self.path, dtype=np.uint8)
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if bgr is None:
@@ -130,9 +132,11 @@ class VideoFileSource(_ClosingMixin):
         self._stream.thread_type = "AUTO"
         cc = self._stream.codec_context
         width, height = int(cc.width or 0), int(cc.height or 0)
-        if width <= 0 or height <= 0:
+        try:
+            check_frame_size(width, height, f"{path}: the video stream")
+        except InputError:
             self._container.close()
-            raise InputError(f"{path}: the video stream has no picture size (corrupt header?)")
+            raise
         rotation = self._probe_rotation()
         if rotation % 180 != 0:
             width, height = height, width
@@ -204,6 +208,12 @@ class VideoFileSource(_ClosingMixin):
                         stream.codec_context.skip_frame = "DEFAULT"  # too few left: decode all
                 if keep is not None and not keep(ts_ms):
                     continue
+                if av_frame.width * av_frame.height > MAX_PIXELS:  # the stream grew part-way
+                    self.warnings.append(
+                        f"the video's pictures grow to {av_frame.width}x{av_frame.height} at "
+                        f"{ts_ms / 1000.0:.1f} s, more than is analysed; analysed up to there"
+                    )
+                    return
                 rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
                 yield Frame(
                     index=index, timestamp_ms=ts_ms, rgb=rotate_display(rgb, self.rotation_deg)
