@@ -16,7 +16,7 @@ from pathlib import Path
 from analyzer.config import AnalyzerConfig
 from analyzer.metrics import frame_durations, person_nods, runs
 from analyzer.partners_text import mirroring_sentence, synchrony_sentence
-from analyzer.thumbnails import crop_around, frames_at, jpeg_data_uri
+from analyzer.thumbnails import crops_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
 
 COLOURS = ("#2f6f9e", "#c0623a", "#4c9a5b", "#8a5fb0")
@@ -72,25 +72,26 @@ def moment_thumbnails(
     """A picture of the person at the start of each moment (the first ``limit`` moments, and
     both partners in each moment of connection)."""
     items = list(items)[:limit] + connection_moments_as_moments(report)
-    when = {mo.key: mo.start_s + min(0.5, (mo.end_s - mo.start_s) / 2) for mo in items}
-    frames = frames_at(media, list(when.values()))
     by_id = {p.track.id: p for p in report.people}
-    out = {}
+    wanted: list[tuple[float, tuple[float, float], float]] = []
+    keys = []
     for mo in items:
-        rgb = frames.get(when[mo.key])
         person = by_id.get(mo.person_id)
-        if rgb is None or person is None:
+        if person is None:
             continue
-        s = _nearest(person.track.samples, when[mo.key])
-        face_w = s.face_width_px or rgb.shape[0] / 6
-        centre = s.anchor_xy or (rgb.shape[1] / 2, rgb.shape[0] / 2)
+        t = mo.start_s + min(0.5, (mo.end_s - mo.start_s) / 2)
+        s = _nearest(person.track.samples, t)
+        face_w = s.face_width_px or report.video.height / 6
+        centre = s.anchor_xy or (report.video.width / 2, report.video.height / 2)
         if mo.kind == "arms crossed":
             centre = (centre[0], centre[1] + 2.2 * face_w)
             side = 6.0 * face_w
         else:
             side = 2.6 * face_w
-        out[mo.key] = jpeg_data_uri(crop_around(rgb, centre, side))
-    return out
+        wanted.append((t, centre, side))
+        keys.append(mo.key)
+    crops = crops_at(media, wanted)
+    return {k: jpeg_data_uri(c) for k, c in zip(keys, crops, strict=True) if c is not None}
 
 
 def _nearest(samples: Sequence[PersonSample], t: float) -> PersonSample:

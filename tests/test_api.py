@@ -228,7 +228,7 @@ def test_oversized_chunked_upload_is_413(alice: httpx.Client) -> None:
     [
         (b"dear diary, today we talked\n" * 40, "notes.mp4", 415, "not a readable image or video"),
         (b"", "empty.mp4", 422, "empty"),
-        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300, "cut.mp4", 415, "not a readable"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300, "cut.mp4", 415, "recording is incomplete"),
     ],
     ids=["text-file", "empty", "truncated-header"],
 )
