@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.attention import ScreenTarget
 from analyzer.config import AnalyzerConfig, EpisodeConfig
 from analyzer.signals.head import Nod, detect_nods
 from analyzer.types import (
@@ -27,6 +26,7 @@ from analyzer.types import (
     PersonSample,
     PostureMetrics,
     PresenceMetrics,
+    ScreenTarget,
 )
 
 

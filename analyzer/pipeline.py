@@ -23,7 +23,7 @@ from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
 from analyzer.landmarks import ModelPaths, SceneLandmarker, head_crop_box, mediapipe_version
 from analyzer.metrics import person_metrics
-from analyzer.partners import PartnerReport, analyse_partners
+from analyzer.partners import analyse_partners
 from analyzer.people import (
     PersonTracker,
     appearance,
@@ -42,6 +42,7 @@ from analyzer.types import (
     AnalysisReport,
     Frame,
     ImageArray,
+    PartnerReport,
     PersonDetection,
     PersonReport,
     PersonTrack,

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from analyzer.errors import OutputError
-from analyzer.partners import PartnerReport, Synchrony
 from analyzer.partners_text import mirroring_sentence, synchrony_sentence
 from analyzer.report_schema import (
     AttentionModel,
@@ -37,7 +36,15 @@ from analyzer.report_schema import (
     TileModel,
     VideoModel,
 )
-from analyzer.types import AnalysisReport, Episode, PersonReport, Region, SourceKind
+from analyzer.types import (
+    AnalysisReport,
+    Episode,
+    PartnerReport,
+    PersonReport,
+    Region,
+    SourceKind,
+    Synchrony,
+)
 
 TIMELINE_COLUMNS = (
     "time_s",

@@ -12,12 +12,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from analyzer.attention import ScreenTarget, find_screen_target, on_target
+from analyzer.attention import find_screen_target, on_target
 from analyzer.config import AnalyzerConfig
 from analyzer.signals import expression
 from analyzer.signals.person import Measured
 from analyzer.smoothing import majority_smooth
-from analyzer.types import PersonSample
+from analyzer.types import PersonSample, ScreenTarget
 
 
 def finish_track(
