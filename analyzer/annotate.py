@@ -12,7 +12,6 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from analyzer.config import AnalyzerConfig
 from analyzer.landmarks import FACE_OVAL
 from analyzer.live import LiveFrame, LivePerson, kind_cues
 from analyzer.overlay import draw
@@ -43,7 +42,7 @@ class GeometryRecorder:
 
 
 def overlay_frames(
-    report: AnalysisReport, geometry: GeometryRecorder, cfg: AnalyzerConfig
+    report: AnalysisReport, geometry: GeometryRecorder
 ) -> tuple[list[float], list[LiveFrame]]:
     """One LiveFrame per analysed frame, with running share and streak as of that moment."""
     times = [s.time_s for s in report.people[0].track.samples] if report.people else []
@@ -93,7 +92,7 @@ def overlay_frames(
                 label_xy=label_xy,
             )
             if s.face_visible or s.arms_crossed is not None:
-                cues = kind_cues(person, cfg.episodes.staring_min_s)
+                cues = kind_cues(person, report.config.episodes.staring_min_s)
                 frames[n].append(replace(person, cues=cues))
     return times, [
         LiveFrame(time_s=t, people=tuple(ps), fps=0.0, latency_ms=0.0)
@@ -106,11 +105,10 @@ def annotate_video(
     report: AnalysisReport,
     geometry: GeometryRecorder,
     out: Path,
-    cfg: AnalyzerConfig,
 ) -> None:
     """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment,
     each person labelled at their own face, and the recording's sound."""
-    times, live = overlay_frames(report, geometry, cfg)
+    times, live = overlay_frames(report, geometry)
     empty = LiveFrame(time_s=0.0, people=(), fps=0.0, latency_ms=0.0)
     with open_source(media) as src:
         info = src.info

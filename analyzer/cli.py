@@ -262,7 +262,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     media = Path(args.input)
     extras: dict[str, FileWriter] = {}
     if recorder is not None and report.video.kind == SourceKind.VIDEO:
-        extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p, cfg)
+        extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p)
     if args.reel:
         from analyzer.reel import with_reel
 
@@ -272,8 +272,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if "eaf" in (args.format or []):
         from analyzer.eaf import write_eaf
 
-        extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve(), cfg)
-    write_outputs(report, out_dir, html=report_page(report, media, cfg), extras=extras)
+        extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve())
+    write_outputs(report, out_dir, html=report_page(report, media), extras=extras)
     if not args.quiet:
         print(summary(report))
         names = ["report.json", "timeline.csv", "report.html", *extras]

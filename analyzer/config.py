@@ -67,6 +67,7 @@ class EpisodeConfig:
     look_away_min_s: float = 2.0
     staring_min_s: float = 8.0
     looking_down_min_s: float = 1.0
+    arms_crossed_min_s: float = 1.0
     # Unmeasured gaps (a blink, a lost frame) up to this long do not break a bout or an episode.
     bridge_gap_s: float = 0.5
     # Minimum pitch swing (deg) of a nod, and the longest a single nod may take.

@@ -406,7 +406,7 @@ def session_report(
         regions=plan.main.regions,
         people=tuple(people),
         warnings=tuple(warnings),
-        settings=cfg.as_dict(),
+        config=cfg,
         versions={"presence": __version__, "mediapipe": mediapipe_version()},
         layout_spans=plan.spans,
     )

@@ -156,7 +156,7 @@ def to_model(report: AnalysisReport) -> Report:
             ],
         ),
         people=[_person(p, gallery) for p in report.people],
-        settings=dict(report.settings),
+        settings=report.config.as_dict(),
         warnings=list(report.warnings),
         partners=None if report.partners is None else _partners(report.partners),
     )
@@ -311,8 +311,7 @@ def summary(report: AnalysisReport) -> str:
     """A few plain lines for a person, not a table of numbers."""
     v = report.video
     still = v.kind == SourceKind.IMAGE
-    expression = report.settings.get("expression")
-    smile_threshold = float(expression["smile_threshold"]) if isinstance(expression, dict) else 0.5
+    smile_threshold = report.config.expression.smile_threshold
     head = f"{v.name}: {len(report.people)} person(s)"
     if v.duration_s:
         head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"

@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzer.config import AnalyzerConfig
-from analyzer.metrics import frame_durations, person_nods, runs
 from analyzer.partners_text import mirroring_sentence, synchrony_sentence
 from analyzer.thumbnails import crops_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
@@ -34,7 +32,7 @@ class Moment:
         return (self.person_id, self.kind, self.start_s)
 
 
-def moments(report: AnalysisReport, cfg: AnalyzerConfig) -> list[Moment]:
+def moments(report: AnalysisReport) -> list[Moment]:
     out: list[Moment] = []
     for p in report.people:
         m = p.metrics
@@ -46,12 +44,7 @@ def moments(report: AnalysisReport, cfg: AnalyzerConfig) -> list[Moment]:
             Moment(pid, "held gaze", e.start_s, e.end_s) for e in m.eye_contact.staring_episodes
         ]
         out += [Moment(pid, "looked down", e.start_s, e.end_s) for e in m.looking_down_episodes]
-        samples = p.track.samples
-        t = [s.time_s for s in samples]
-        d = frame_durations(t, 1.0 / cfg.analysis_fps)
-        for r in runs([s.arms_crossed for s in samples], t, d, cfg.episodes.bridge_gap_s):
-            if r.state and r.duration_s >= 1.0:
-                out.append(Moment(pid, "arms crossed", round(r.start_s, 3), round(r.end_s, 3)))
+        out += [Moment(pid, "arms crossed", e.start_s, e.end_s) for e in m.posture.crossed_episodes]
     return sorted(out, key=lambda mo: (mo.start_s, mo.person_id))
 
 
@@ -184,7 +177,7 @@ def _card(p: PersonReport, colour: str, still: bool) -> str:
     )
 
 
-def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
+def timeline_figure_html(report: AnalysisReport) -> str:
     """All signals of all people on one shared, zoomable time axis (Plotly, inlined)."""
     import plotly.graph_objects as go
     import plotly.io as pio
@@ -229,7 +222,7 @@ def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
         pitch = [
             math.nan if s.head_pitch_deg is None else s.head_pitch_deg for s in p.track.samples
         ]
-        nods = person_nods(p.track.samples, cfg)  # the same nods report.json counts
+        nods = p.metrics.head.nod_list  # the same nods report.json counts
         if nods:
             fig.add_trace(
                 go.Scatter(
@@ -381,17 +374,16 @@ dl dt { font-weight: 600; margin-top: 10px; } dl dd { margin: 2px 0 0 0; color: 
 """
 
 
-def report_page(report: AnalysisReport, media: Path, cfg: AnalyzerConfig) -> str:
+def report_page(report: AnalysisReport, media: Path) -> str:
     """The report page for an analysed file, with pictures of its moments when it is a video
-    (one more decoding pass, up to the last moment)."""
+    (each sought in the video)."""
     video = report.video.kind == SourceKind.VIDEO
-    thumbs = moment_thumbnails(media, report, moments(report, cfg)) if video else {}
-    return render_html(report, cfg, thumbs)
+    thumbs = moment_thumbnails(media, report, moments(report)) if video else {}
+    return render_html(report, thumbs)
 
 
 def render_html(
     report: AnalysisReport,
-    cfg: AnalyzerConfig,
     thumbnails: Mapping[tuple[int, str, float], str] | None = None,
 ) -> str:
     thumbnails = thumbnails or {}
@@ -422,8 +414,8 @@ def render_html(
             "<h3>Over time</h3><p class='note'>Hover for values; drag to zoom, "
             "double-click to zoom out. Gaps are moments that could not be measured.</p>"
         )
-        parts.append(f"<div class='panel'>{timeline_figure_html(report, cfg)}</div>")
-        found = moments(report, cfg)
+        parts.append(f"<div class='panel'>{timeline_figure_html(report)}</div>")
+        found = moments(report)
         parts.append("<h3 id='moments'>Moments worth a look</h3>")
         if found:
             rows = []

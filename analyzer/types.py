@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.config import Layout
+from analyzer.config import AnalyzerConfig, Layout
 
 FloatArray = npt.NDArray[np.float32]
 DoubleArray = npt.NDArray[np.float64]
@@ -217,6 +217,14 @@ class Episode:
 
 
 @dataclass(frozen=True)
+class Nod:
+    """One nod: the head dips and comes back up. ``time_s`` is the lowest point."""
+
+    time_s: float
+    amplitude_deg: float
+
+
+@dataclass(frozen=True)
 class BoutStats:
     count: int
     median_s: float | None
@@ -249,6 +257,7 @@ class PostureMetrics:
     arms_crossed_ratio: float | None
     openness: float | None
     coverage: float
+    crossed_episodes: tuple[Episode, ...] = ()  # arms crossed at least episodes.arms_crossed_min_s
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,7 @@ class HeadMetrics:
     nods: int | None
     nods_per_min: float | None
     coverage: float
+    nod_list: tuple[Nod, ...] = ()  # each nod (when nods are measurable)
 
 
 @dataclass(frozen=True)
@@ -388,7 +398,7 @@ class AnalysisReport:
     regions: tuple[Region, ...]
     people: tuple[PersonReport, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    settings: Mapping[str, object] = field(default_factory=dict)
+    config: AnalyzerConfig = field(default_factory=AnalyzerConfig)
     versions: Mapping[str, str] = field(default_factory=dict)
     partners: PartnerReport | None = None
     layout_spans: tuple[LayoutSpan, ...] = ()

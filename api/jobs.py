@@ -352,7 +352,7 @@ def _analyse(
             report, reel = with_reel(media, report, asked=False)
             if reel is not None:
                 extras["reel.mp4"] = reel
-        html = report_page(report, media, cfg)
+        html = report_page(report, media)
         write_outputs(report, settings.results_dir / job.id, html=html, extras=extras)
     except AnalyzerError as e:
         return str(e).replace(str(Path(job.upload_path).parent) + os.sep, "")
