@@ -19,7 +19,7 @@ from typing import NoReturn
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout
 from analyzer.errors import AnalyzerError, InputError
-from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore, model_paths
 from analyzer.settings import AnalyzerSettings
 
 
@@ -227,7 +227,6 @@ def _default_out(input_spec: str) -> Path:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from analyzer.annotate import GeometryRecorder, annotate_video
-    from analyzer.landmarks import ModelPaths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.report import FileWriter, check_output_dir, summary, write_outputs
@@ -249,8 +248,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     out_dir: Path = args.out or _default_out(args.input)
     check_output_dir(out_dir)  # fail before minutes of work, not after
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    models = model_paths(args.models_dir)
 
     # Native log lines go to a file first; the bar is made after, on the real terminal.
     with contextlib.ExitStack() as stack:
@@ -321,13 +319,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
     from analyzer.evaluation import evaluate_manifest, markdown_report, text_table
-    from analyzer.landmarks import ModelPaths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
 
     cfg = AnalyzerConfig()
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    models = model_paths(args.models_dir)
     with contextlib.ExitStack() as stack:
         if not args.debug:
             stack.enter_context(divert_native_stderr())
@@ -369,7 +365,6 @@ def _cmd_progress(args: argparse.Namespace) -> int:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
-    from analyzer.landmarks import ModelPaths
     from analyzer.live_app import LiveOptions, run_live
     from analyzer.report import check_output_dir
 
@@ -382,8 +377,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
     if args.report is not None:
         check_output_dir(args.report)
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    models = model_paths(args.models_dir)
     cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=args.staring_s))
     opts = LiveOptions(
         source=args.source,

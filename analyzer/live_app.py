@@ -12,8 +12,9 @@ from pathlib import Path
 import cv2
 
 from analyzer.config import AnalyzerConfig
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
 from analyzer.live import LiveSession
+from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.overlay import draw
 from analyzer.report import summary, write_outputs
@@ -54,12 +55,10 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
             raise InputError(f"{opts.source}: live mode needs a camera or a video, not an image")
         lm = stack.enter_context(
             SceneLandmarker(
-                models,
+                LandmarkerOptions.for_analysis(
+                    models, cfg, video=True, people_per_region=opts.people
+                ),
                 (Region(0, 0, info.width, info.height),),
-                video=True,
-                faces_per_region=opts.people,
-                poses_per_region=opts.people,
-                vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
             )
         )
         session = LiveSession(lm, cfg, info)

@@ -21,8 +21,14 @@ import numpy.typing as npt
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
-from analyzer.landmarks import ModelPaths, SceneLandmarker, head_crop_box, mediapipe_version
+from analyzer.landmarks import (
+    LandmarkerOptions,
+    SceneLandmarker,
+    head_crop_box,
+    mediapipe_version,
+)
 from analyzer.metrics import person_metrics
+from analyzer.models import ModelPaths
 from analyzer.partners import analyse_partners
 from analyzer.people import (
     PersonTracker,
@@ -289,14 +295,10 @@ def analyze(
         sampler = RateSampler(cfg.analysis_fps)
         duration_ms = (info.duration_s or 0.0) * 1000.0
         first = plan.spans[0]
-        with SceneLandmarker(
-            models,
-            first.regions,
-            video=video,
-            faces_per_region=first.people_per_region,
-            poses_per_region=first.people_per_region,
-            vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
-        ) as lm:
+        options = LandmarkerOptions.for_analysis(
+            models, cfg, video=video, people_per_region=first.people_per_region
+        )
+        with SceneLandmarker(options, first.regions) as lm:
             session = SessionAnalyzer(lm, cfg, plan)
             frames = source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)
             ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))

@@ -324,8 +324,7 @@ def _analyse(
 ) -> str | None:
     """Run the pipeline; None on success, else the one-line reason it failed."""
     from analyzer.errors import AnalyzerError
-    from analyzer.landmarks import ModelPaths
-    from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+    from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.reel import with_reel
@@ -337,8 +336,7 @@ def _analyse(
     try:
         options = AnalysisOptions.model_validate(json.loads(job.options))
         cfg = options.to_config()
-        store = ModelStore(explicit_dir=settings.models_dir, cache_dir=settings.cache_dir)
-        models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+        models = model_paths(settings.models_dir, settings.cache_dir)
         with divert_native_stderr(log_path):
             report = analyze(
                 job.upload_path,

@@ -31,15 +31,16 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="video seconds to use")
     args = ap.parse_args()
     from analyzer.config import AnalyzerConfig
-    from analyzer.landmarks import ModelPaths, SceneLandmarker
+    from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
     from analyzer.live import LiveSession
+    from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.overlay import draw
     from analyzer.types import Frame, Region, SourceKind, VideoInfo
     from analyzer.video import open_source
 
     models = Path(os.environ.get("PRESENCE_MODELS_DIR", ROOT.parent / "shared" / "models"))
-    paths = ModelPaths(models / "face_landmarker.task", models / "pose_landmarker_full.task")
+    paths = model_paths(models)
     frames = []
     with open_source(args.clip) as src:
         for f in src.frames():
@@ -59,9 +60,7 @@ def main() -> int:
     latencies = []
     with (
         divert_native_stderr(),
-        SceneLandmarker(
-            paths, (Region(0, 0, 640, 480),), video=True, faces_per_region=1, poses_per_region=1
-        ) as lm,
+        SceneLandmarker(LandmarkerOptions(paths), (Region(0, 0, 640, 480),)) as lm,
     ):
         session = LiveSession(lm, cfg, info)
         for f in frames[:10]:  # warm-up, not counted

@@ -26,9 +26,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from analyzer.config import AnalyzerConfig, EpisodeConfig
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
 from analyzer.live import LiveFrame, LiveSession
-from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+from analyzer.models import model_paths
 from analyzer.types import Frame, Region, SourceKind, VideoInfo
 from api.deps import AppState
 from api.keys import owner_of
@@ -126,12 +126,7 @@ class _Practice:
     """One browser's live session (models loaded per connection, closed with it)."""
 
     def __init__(self, state: AppState) -> None:
-        store = ModelStore(
-            explicit_dir=state.settings.models_dir, cache_dir=state.settings.cache_dir
-        )
-        self.models = ModelPaths(
-            face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL)
-        )
+        self.models = model_paths(state.settings.models_dir, state.settings.cache_dir)
         self.cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=10.0))
         self.size: tuple[int, int] | None = None
         self.landmarker: SceneLandmarker | None = None
@@ -144,11 +139,8 @@ class _Practice:
         if self.landmarker is not None:
             self.landmarker.close()
         self.landmarker = SceneLandmarker(
-            self.models,
+            LandmarkerOptions.for_analysis(self.models, self.cfg, video=True, people_per_region=1),
             (Region(0, 0, width, height),),
-            video=True,
-            faces_per_region=1,
-            poses_per_region=1,
         )
         info = VideoInfo(
             name="browser camera",
