@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from analyzer import __version__
-from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout
+from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout, LiveConfig
 from analyzer.errors import AnalyzerError, InputError
 from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore, model_paths
 from analyzer.settings import AnalyzerSettings
@@ -180,8 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument(
         "--staring-s",
         type=_between(float, 1, 600),
-        default=10.0,
-        help="suggest softening the gaze after this long (default: 10)",
+        default=LiveConfig().soften_gaze_after_s,
+        help="suggest softening the gaze after this long (default: %(default)g)",
     )
     lv.add_argument("--models-dir", type=Path, help=models_dir_help)
 
@@ -378,7 +378,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     if args.report is not None:
         check_output_dir(args.report)
     models = model_paths(args.models_dir)
-    cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=args.staring_s))
+    cfg = AnalyzerConfig(live=LiveConfig(soften_gaze_after_s=args.staring_s))
     opts = LiveOptions(
         source=args.source,
         window=not args.no_window,

@@ -88,8 +88,9 @@ FACE_OVAL: tuple[int, ...] = (
 # MediaPipe's facial transformation matrix is mostly the face's orientation relative to the line
 # of sight (what the picture shows), plus a fixed share of the angle between that line and the
 # camera axis under its assumed 63-degree camera. Measured by moving the same face around a large
-# empty frame (tests/test_landmarks_geometry.py): 24% of the horizontal angle and 32% of the
-# vertical one. We remove that share so ``FaceObservation.rotation`` is view-relative.
+# empty frame (a one-off measurement; tests/test_gaze.py checks the correction): 24% of the
+# horizontal angle and 32% of the vertical one. We remove that share so
+# ``FaceObservation.rotation`` is view-relative.
 RAY_SHARE_YAW = 0.24
 RAY_SHARE_PITCH = 0.32
 

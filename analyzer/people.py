@@ -200,10 +200,6 @@ class PersonTracker:
         self.max_jump = max_jump
         self._tracks: list[_Track] = []
 
-    @property
-    def keys(self) -> list[int]:
-        return [t.key for t in self._tracks]
-
     def _cost(self, p: PersonDetection, t: _Track) -> float | None:
         app = appearance_distance(p.appearance, t.look)
         diag = math.hypot(p.region.width, p.region.height)

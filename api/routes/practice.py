@@ -25,11 +25,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from analyzer.config import AnalyzerConfig, EpisodeConfig
-from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
+from analyzer.config import AnalyzerConfig
 from analyzer.live import LiveFrame, LiveSession
 from analyzer.models import model_paths
-from analyzer.types import Frame, Region, SourceKind, VideoInfo
+from analyzer.types import Frame, SourceKind, VideoInfo
 from api.deps import AppState
 from api.keys import owner_of
 
@@ -127,21 +126,15 @@ class _Practice:
 
     def __init__(self, state: AppState) -> None:
         self.models = model_paths(state.settings.models_dir, state.settings.cache_dir)
-        self.cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=10.0))
+        self.cfg = AnalyzerConfig()
         self.size: tuple[int, int] | None = None
-        self.landmarker: SceneLandmarker | None = None
         self.session: LiveSession | None = None
         self.start = time.monotonic()
         self.last_ms = -1
         self.index = 0
 
     def _open(self, width: int, height: int) -> LiveSession:
-        if self.landmarker is not None:
-            self.landmarker.close()
-        self.landmarker = SceneLandmarker(
-            LandmarkerOptions.for_analysis(self.models, self.cfg, video=True, people_per_region=1),
-            (Region(0, 0, width, height),),
-        )
+        self.close()
         info = VideoInfo(
             name="browser camera",
             kind=SourceKind.CAMERA,
@@ -151,7 +144,7 @@ class _Practice:
             duration_s=None,
         )
         self.size = (width, height)
-        self.session = LiveSession(self.landmarker, self.cfg, info)
+        self.session = LiveSession(self.models, self.cfg, info).open()
         return self.session
 
     def frame(self, jpeg: bytes) -> dict[str, Any]:
@@ -173,5 +166,6 @@ class _Practice:
         return to_message(live, w, h)
 
     def close(self) -> None:
-        if self.landmarker is not None:
-            self.landmarker.close()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
