@@ -354,7 +354,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from analyzer.progress import load_sessions, progress, progress_html, progress_table
+    from analyzer.progress import load_sessions, progress
+    from analyzer.progress_page import progress_html, progress_table
 
     points = progress(load_sessions(args.reports))
     print(progress_table(points))
