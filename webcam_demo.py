@@ -3,7 +3,7 @@
     python webcam_demo.py --source 0                  # the first camera, in a window
     python webcam_demo.py --source clip.mp4 --no-window --output annotated.mp4 --report out/
 
-Same as ``presence live``; see ``analyzer/live_app.py``.
+Same as ``presence live``; see ``analyzer/live/desktop.py``.
 """
 
 from __future__ import annotations

@@ -267,11 +267,11 @@ def _default_out(input_spec: str) -> Path:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from analyzer.annotate import GeometryRecorder, annotate_video
     from analyzer.native_logs import divert_native_stderr
+    from analyzer.outputs.annotate import GeometryRecorder, annotate_video
+    from analyzer.outputs.report import FileWriter, check_output_dir, summary, write_outputs
+    from analyzer.outputs.report_html import report_page
     from analyzer.pipeline import analyze
-    from analyzer.report import FileWriter, check_output_dir, summary, write_outputs
-    from analyzer.report_html import report_page
     from analyzer.types import SourceKind
 
     if str(args.input).isdigit():
@@ -303,13 +303,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if recorder is not None and report.video.kind == SourceKind.VIDEO:
         extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p)
     if args.reel:
-        from analyzer.reel import with_reel
+        from analyzer.outputs.reel import with_reel
 
         report, reel = with_reel(media, report)
         if reel is not None:
             extras["reel.mp4"] = reel
     if "eaf" in (args.format or []):
-        from analyzer.eaf import write_eaf
+        from analyzer.outputs.eaf import write_eaf
 
         extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve())
     write_outputs(report, out_dir, html=report_page(report, media), extras=extras)
@@ -395,8 +395,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from analyzer.progress import load_sessions, progress
-    from analyzer.progress_page import progress_html, progress_table
+    from analyzer.outputs.progress import load_sessions, progress
+    from analyzer.outputs.progress_page import progress_html, progress_table
 
     points = progress(load_sessions(args.reports))
     print(progress_table(points))
@@ -407,8 +407,8 @@ def _cmd_progress(args: argparse.Namespace) -> int:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
-    from analyzer.live_app import LiveOptions, run_live
-    from analyzer.report import check_output_dir
+    from analyzer.live.desktop import LiveOptions, run_live
+    from analyzer.outputs.report import check_output_dir
 
     if args.no_window and args.output is None and args.report is None:
         raise InputError("--no-window needs --output or --report, or there is nothing to see")

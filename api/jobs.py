@@ -326,10 +326,10 @@ def _analyse(
     from analyzer.errors import AnalyzerError
     from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
+    from analyzer.outputs.reel import with_reel
+    from analyzer.outputs.report import FileWriter, write_outputs
+    from analyzer.outputs.report_html import report_page
     from analyzer.pipeline import analyze
-    from analyzer.reel import with_reel
-    from analyzer.report import FileWriter, write_outputs
-    from analyzer.report_html import report_page
     from api.options import AnalysisOptions
 
     assert job.upload_path is not None

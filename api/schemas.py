@@ -1,4 +1,4 @@
-"""Response bodies of the HTTP API (the report itself is analyzer.report_schema.Report)."""
+"""Response bodies of the HTTP API (the report itself is analyzer.outputs.report_schema.Report)."""
 
 from __future__ import annotations
 

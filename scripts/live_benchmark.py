@@ -31,10 +31,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="video seconds to use")
     args = ap.parse_args()
     from analyzer.config import AnalyzerConfig
-    from analyzer.live import LiveSession
+    from analyzer.live.session import LiveSession
     from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
-    from analyzer.overlay import draw
+    from analyzer.outputs.overlay import draw
     from analyzer.types import Frame, SourceKind, VideoInfo
     from analyzer.video import open_source
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.report import report_json, timeline_csv
+from analyzer.outputs.report import report_json, timeline_csv
 from tests.apiserver import Server
 from tests.calls import render_call, standard_calls
 from tests.clips import write_clip

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.report import TIMELINE_COLUMNS
-from analyzer.report_schema import SCHEMA_VERSION, Report
+from analyzer.outputs.report import TIMELINE_COLUMNS
+from analyzer.outputs.report_schema import SCHEMA_VERSION, Report
 from tests.conftest import PROJECT_ROOT, media, models_dir
 
 CLIP_SHORT = "talking/liveportrait_d0.mp4"  # 3 s

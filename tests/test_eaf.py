@@ -14,10 +14,10 @@ import pympi.Elan
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.eaf import SIGNALS, eaf_spans, nod_spans, tier_id, write_eaf
 from analyzer.errors import OutputError
 from analyzer.metrics import frame_durations, person_metrics, runs
-from analyzer.report import timeline_csv
+from analyzer.outputs.eaf import SIGNALS, eaf_spans, nod_spans, tier_id, write_eaf
+from analyzer.outputs.report import timeline_csv
 from analyzer.types import (
     AnalysisReport,
     Nod,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.live import LivePerson, kind_cues
+from analyzer.live.session import LivePerson, kind_cues
 from tests.clips import sound, sound_match
 from tests.conftest import PROJECT_ROOT, Analyzer, media, models_dir
 

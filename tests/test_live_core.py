@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.live import LiveSession
+from analyzer.live.session import LiveSession
 from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.types import AnalysisReport, Frame

@@ -15,7 +15,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from analyzer.errors import InputError
-from analyzer.progress import (
+from analyzer.outputs.progress import (
     METRICS,
     SessionPoint,
     Trend,
@@ -24,9 +24,9 @@ from analyzer.progress import (
     progress,
     trends,
 )
-from analyzer.progress_page import progress_html, progress_table
-from analyzer.report import report_json, to_model
-from analyzer.report_schema import Report
+from analyzer.outputs.progress_page import progress_html, progress_table
+from analyzer.outputs.report import report_json, to_model
+from analyzer.outputs.report_schema import Report
 from tests.conftest import Analyzer
 
 CLIPS = (

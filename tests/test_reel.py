@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from analyzer.reel import AFTER_S, BEFORE_S, FPS, REEL_MAX_S
+from analyzer.outputs.reel import AFTER_S, BEFORE_S, FPS, REEL_MAX_S
 from tests.calls import render_call, standard_calls
 from tests.clips import sound, sound_match
 from tests.conftest import MEDIA, media, models_dir

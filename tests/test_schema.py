@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from analyzer.report_schema import SCHEMA_VERSION, Report
+from analyzer.outputs.report_schema import SCHEMA_VERSION, Report
 from tests.conftest import PROJECT_ROOT
 
 SCHEMA_FILE = PROJECT_ROOT / "docs" / "report.schema.json"
@@ -14,7 +14,7 @@ def test_committed_schema_matches_the_code() -> None:
     committed = json.loads(SCHEMA_FILE.read_text())
     assert committed == Report.model_json_schema(), (
         "report schema changed: regenerate docs/report.schema.json with "
-        "`python -m analyzer.report_schema > docs/report.schema.json`, bump SCHEMA_VERSION "
+        "`python -m analyzer.outputs.report_schema > docs/report.schema.json`, bump SCHEMA_VERSION "
         "and describe the change in docs/report.md"
     )
 

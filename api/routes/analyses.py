@@ -21,8 +21,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from analyzer.config import Layout
 from analyzer.errors import InputError
-from analyzer.reel import NOT_TWO
-from analyzer.report_schema import Report
+from analyzer.outputs.reel import NOT_TWO
+from analyzer.outputs.report_schema import Report
 from analyzer.video import open_source
 from api.db import Analysis
 from api.deps import AppState, OwnerDep, StateDep

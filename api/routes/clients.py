@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from analyzer.progress import SessionPoint, progress, trends
-from analyzer.progress_page import progress_html
-from analyzer.report_schema import Report
+from analyzer.outputs.progress import SessionPoint, progress, trends
+from analyzer.outputs.progress_page import progress_html
+from analyzer.outputs.report_schema import Report
 from api.db import Analysis
 from api.deps import OwnerDep, StateDep
 from api.schemas import ErrorOut

@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from analyzer.config import AnalyzerConfig
-from analyzer.live import LiveFrame, LiveSession
+from analyzer.live.session import LiveFrame, LiveSession
 from analyzer.models import model_paths
 from analyzer.types import Frame, SourceKind, VideoInfo
 from api.deps import AppState

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from analyzer.landmarks import FACE_OVAL
-from analyzer.live import LiveFrame, LivePerson, kind_cues
-from analyzer.overlay import draw
+from analyzer.live.session import LiveFrame, LivePerson, kind_cues
+from analyzer.outputs.overlay import draw
 from analyzer.signals.person import Measured
 from analyzer.tracks import ContactClock
 from analyzer.types import AnalysisReport, FloatArray, PersonDetection

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzer.partners_text import mirroring_sentence, synchrony_sentence
-from analyzer.thumbnails import crops_at, jpeg_data_uri
+from analyzer.outputs.partners_text import mirroring_sentence, synchrony_sentence
+from analyzer.outputs.thumbnails import crops_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
 
 COLOURS = ("#2f6f9e", "#c0623a", "#4c9a5b", "#8a5fb0")

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 
 from analyzer.config import AnalyzerConfig
-from analyzer.live import LiveSession
+from analyzer.live.session import LiveSession
 from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
-from analyzer.overlay import draw
-from analyzer.report import summary, write_outputs
+from analyzer.outputs.overlay import draw
+from analyzer.outputs.report import summary, write_outputs
 from analyzer.types import SourceKind
 from analyzer.video import LatestFrame, VideoWriter, open_source
 

@@ -1,5 +1,5 @@
 """A coach's view across sessions, the data: each person's measures per session and their trend
-(``analyzer.progress_page`` shows them as a table for the terminal and a page of charts).
+(``progress_page`` shows them as a table for the terminal and a page of charts).
 
 People are matched across sessions by their ``id`` (1 = leftmost or topmost), so the same seat
 should mean the same person. A measure that was not measurable in a session is a gap, never 0.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pydantic
 
 from analyzer.errors import InputError
-from analyzer.report_schema import READABLE_VERSIONS, Report
+from analyzer.outputs.report_schema import READABLE_VERSIONS, Report
 
 Session = tuple[str, datetime, Report]  # name, when it was recorded, its report.json
 LOW_COVERAGE = 0.25  # below this share of the session a value stands on little: drawn hollow

@@ -18,8 +18,8 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from analyzer.errors import OutputError
-from analyzer.partners_text import mirroring_sentence, synchrony_sentence
-from analyzer.report_schema import (
+from analyzer.outputs.partners_text import mirroring_sentence, synchrony_sentence
+from analyzer.outputs.report_schema import (
     GeneratorModel,
     LayoutModel,
     LayoutSpanModel,

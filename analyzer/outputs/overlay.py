@@ -8,7 +8,7 @@ import math
 import cv2
 import numpy as np
 
-from analyzer.live import LiveFrame, LivePerson
+from analyzer.live.session import LiveFrame, LivePerson
 from analyzer.types import ImageArray
 
 GREEN = (64, 200, 120)

@@ -1,5 +1,5 @@
 """A coach's view across sessions, shown: a plain table for the terminal and one self-contained
-HTML page of charts (plotly.js inlined, no network). The data comes from ``analyzer.progress``.
+HTML page of charts (plotly.js inlined, no network). The data comes from ``progress``.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from analyzer.progress import (
+from analyzer.outputs.progress import (
     LOW_COVERAGE,
     METRIC_BY_KEY,
     METRICS,
