@@ -15,6 +15,14 @@ class InputError(AnalyzerError):
     exit_code = 2
 
 
+class TooLargeError(InputError):
+    """A picture (an image, a video's frames) has more pixels than is decoded safely."""
+
+
+class TooSmallError(InputError):
+    """A picture is too small to hold a face (or has no size at all)."""
+
+
 class ModelError(AnalyzerError):
     """A model bundle is missing, corrupt, or could not be downloaded."""
 
