@@ -382,9 +382,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.main import create_app
+    from api.serve import serve
     from api.settings import get_settings
 
     settings = get_settings()
@@ -393,17 +391,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         f"API docs at /docs",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    serve(settings, args.host, args.port)
     return 0
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
     from api.db import make_engine, migrate
     from api.keys import create_key, list_keys, revoke_key
+    from api.privacy import prepare_data_dir
     from api.settings import get_settings
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # private (0700/0600) whatever the umask
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     try:

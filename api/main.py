@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
-One error handler turns anything unexpected into a plain 500 without a traceback; the
-UploadLimit middleware (api/limits.py) refuses oversized uploads with 413.
+Every error a client sees is ``{"detail": "<one line>"}``: request validation errors are said in
+one line too, and anything unexpected is a plain 500 without a traceback (the server log has
+it). ``BodyLimits`` (api/limits.py) refuses bodies that are too large (413) or too slow (408).
 """
 
 from __future__ import annotations
@@ -9,19 +10,36 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from analyzer import __version__
 from api.db import make_engine, migrate
 from api.deps import AppState
 from api.jobs import Dispatcher
-from api.limits import UploadLimit
+from api.limits import BodyLimits
+from api.privacy import make_tree_private, prepare_data_dir
+from api.reasons import client_reason
 from api.routes import analyses, clients, health, practice
 from api.settings import ApiSettings, get_settings
 
 log = logging.getLogger("presence.api")
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def one_line(exc: RequestValidationError) -> str:
+    """The first validation problem: "label: may not contain '/' (...)"."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("path", "query", "body"))
+    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return client_reason(f"{where or 'request'}: {msg}{more}")
 
 
 def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -31,9 +49,9 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for d in (settings.data_dir, settings.uploads_dir, settings.results_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         migrate(settings.db_url)
+        make_tree_private(settings.data_dir)  # the database, if this start made it
         engine = make_engine(settings.db_url)
         dispatcher = Dispatcher(settings, engine) if run_jobs else None
         app.state.presence = AppState(settings=settings, engine=engine, dispatcher=dispatcher)
@@ -59,6 +77,10 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
     app.include_router(clients.router)
     app.include_router(practice.router)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": one_line(exc)}, status_code=422)
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -66,5 +88,28 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
             {"detail": "internal error; the server log has the details"}, status_code=500
         )
 
-    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, with 422 answers described as they are: ``ErrorOut``."""
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = default_openapi()  # FastAPI keeps it in app.openapi_schema
+        for methods in spec.get("paths", {}).values():
+            for operation in methods.values():
+                answer = operation.get("responses", {}).get("422")
+                if answer is not None:
+                    answer["content"] = {"application/json": {"schema": ERROR_REF}}
+        schemas = spec.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_upload_bytes,
+        idle_timeout_s=settings.body_timeout_s,
+        min_rate_bytes_s=settings.body_min_rate_kb_s * 1024,
+    )
     return app

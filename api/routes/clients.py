@@ -1,7 +1,8 @@
 """A coach's progress view: one client's sessions (analyses sharing a label), metric by metric.
 
 GET /v1/clients/{label}/progress (JSON) and /progress.html (one self-contained page of charts).
-Only the caller's own finished analyses are included.
+Only the caller's own finished analyses are included, at most the latest ``MAX_SESSIONS``; the
+label follows the one rule of ``api.labels``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -19,15 +20,17 @@ from sqlmodel import Session, col, select
 from analyzer.progress import SessionPoint, progress, progress_html, trends
 from analyzer.report_schema import Report
 from api.db import Analysis
-from api.deps import OwnerDep, StateDep
+from api.deps import BUSY, HeavyDep, OwnerDep, StateDep
+from api.labels import Label
 from api.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/clients", tags=["progress"])
 
-Label = Annotated[str, Path(min_length=1, max_length=100, description="The analyses' label.")]
+MAX_SESSIONS = 100
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown or revoked one."},
     404: {"model": ErrorOut, "description": "No finished analyses with this label."},
+    **BUSY,
 }
 
 
@@ -70,11 +73,13 @@ class ProgressOut(BaseModel):
 
 def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint], dict[str, str]]:
     with Session(state.engine) as s:
-        rows = s.exec(
+        newest = s.exec(
             select(Analysis)
             .where(Analysis.owner_id == owner, Analysis.label == label, Analysis.status == "done")
-            .order_by(col(Analysis.created_at))
+            .order_by(col(Analysis.created_at).desc())
+            .limit(MAX_SESSIONS)
         ).all()
+    rows = newest[::-1]
     sessions = []
     ids: dict[str, str] = {}
     for a in rows:
@@ -94,9 +99,9 @@ def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint]
     "/{label}/progress",
     response_model=ProgressOut,
     responses=ERRORS,
-    summary="Each measure across one client's sessions, oldest first",
+    summary="Each measure across one client's sessions (the latest 100), oldest first",
 )
-def get_progress(label: Label, owner: OwnerDep, state: StateDep) -> ProgressOut:
+def get_progress(label: Label, owner: OwnerDep, state: StateDep, _turn: HeavyDep) -> ProgressOut:
     points, ids = _points(state, owner, label)
     return ProgressOut(
         label=label,
@@ -115,6 +120,8 @@ def get_progress(label: Label, owner: OwnerDep, state: StateDep) -> ProgressOut:
     responses={**ERRORS, 200: {"content": {"text/html": {}}}},
     summary="The same as a page of charts",
 )
-def get_progress_html(label: Label, owner: OwnerDep, state: StateDep) -> HTMLResponse:
+def get_progress_html(
+    label: Label, owner: OwnerDep, state: StateDep, _turn: HeavyDep
+) -> HTMLResponse:
     points, _ = _points(state, owner, label)
     return HTMLResponse(progress_html(f"Progress - {label}", points))
