@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout
@@ -21,28 +23,32 @@ from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
 from analyzer.settings import AnalyzerSettings
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return v
+def _between(kind: type[float] | type[int], lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` from ``lo`` to ``hi``; anything else is a usage
+    error (exit 2) that says what is allowed."""
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not lo <= v <= hi or v != v:  # v != v: NaN
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}, got {text}")
+        return v
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return v
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (with where to find help), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="presence",
         description="Measure eye contact, openness, expressiveness and nods per person in a video. "
         "Everything runs on this machine; nothing is uploaded.",
@@ -67,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=Path, help="output folder (default: ./<input name>.presence/)")
     a.add_argument(
         "--fps",
-        type=_positive_float,
+        type=_between(float, 0.5, 60),
         default=10.0,
         help="frames analysed per second of video (default: 10)",
     )
@@ -82,30 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--max-people",
-        type=_positive_int,
+        type=_between(int, 1, 8),
         help="most people per scene or tile (default: decided from a quick look)",
     )
     a.add_argument(
         "--pose-every",
-        type=_positive_int,
+        type=_between(int, 1, 30),
         default=AnalyzerConfig().pose_every_n,
         help="run the body model on every n-th analysed frame (default: %(default)s)",
     )
     a.add_argument(
         "--staring-s",
-        type=_positive_float,
+        type=_between(float, 1, 600),
         default=8.0,
         help="unbroken eye contact at least this long is reported as staring (default: 8)",
     )
     a.add_argument(
         "--look-away-s",
-        type=_positive_float,
+        type=_between(float, 0.5, 600),
         default=2.0,
         help="looking away at least this long is reported as an episode (default: 2)",
     )
     a.add_argument(
         "--eye-contact-tolerance-deg",
-        type=_positive_float,
+        type=_between(float, 1, 45),
         default=GazeConfig().eye_contact_tolerance_deg,
         help="gaze within this angle of the camera counts as eye contact",
     )
@@ -165,11 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument(
         "--report", type=Path, help="write report.json and timeline.csv into this folder at the end"
     )
-    lv.add_argument("--people", type=_positive_int, default=1, help="people to follow (default: 1)")
-    lv.add_argument("--seconds", type=_positive_float, help="stop after this many seconds")
+    lv.add_argument(
+        "--people", type=_between(int, 1, 4), default=1, help="people to follow (default: 1)"
+    )
+    lv.add_argument(
+        "--seconds", type=_between(float, 0.1, 86400), help="stop after this many seconds"
+    )
     lv.add_argument(
         "--staring-s",
-        type=_positive_float,
+        type=_between(float, 1, 600),
         default=10.0,
         help="suggest softening the gaze after this long (default: 10)",
     )
@@ -187,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default: %(default)s, this machine only)",
     )
-    sv.add_argument("--port", type=_positive_int, default=8000, help="default: %(default)s")
+    sv.add_argument(
+        "--port", type=_between(int, 1, 65535), default=8000, help="default: %(default)s"
+    )
 
     k = sub.add_parser("keys", help="create, list or revoke API keys for the service")
     ksub = k.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
@@ -363,6 +375,11 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
     if args.no_window and args.output is None and args.report is None:
         raise InputError("--no-window needs --output or --report, or there is nothing to see")
+    if not args.no_window and not _has_display():
+        raise InputError(
+            "no display to show the practice window on; use --no-window with --output "
+            "(an overlaid video) or --report"
+        )
     if args.report is not None:
         check_output_dir(args.report)
     store = _store(args.models_dir)
@@ -379,6 +396,13 @@ def _cmd_live(args: argparse.Namespace) -> int:
     )
     run_live(opts, models, cfg)
     return 0
+
+
+def _has_display() -> bool:
+    """A screen to open a window on (on Linux, an X11 or Wayland display is set)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

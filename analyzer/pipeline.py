@@ -51,7 +51,7 @@ from analyzer.types import (
     SourceKind,
     VideoInfo,
 )
-from analyzer.video import Prefetch, RateSampler, open_source
+from analyzer.video import Prefetch, RateSampler, VideoFileSource, open_source
 
 ProgressFn = Callable[[float], None]
 # Called after each analysed frame with its number and what was found (track key, measurement,
@@ -66,6 +66,7 @@ JOIN_MAX_DISTANCE = 0.5
 # talking and moving people: at most 17, a TV programme's own cuts about 30).
 CUT_JUMP = 40.0
 CUT_THUMB_WH = (32, 18)
+PREFETCH_BYTES = 256 * 1024 * 1024  # frames decoded ahead: four at most, fewer when large (8K)
 JOIN_MAX_SHARED_FRAMES = 3
 
 
@@ -203,7 +204,8 @@ class SessionAnalyzer:
         keep = [
             k
             for k, d in self._tracks.items()
-            if n_frames <= 1 or len(d.frames) * dt >= self.cfg.min_track_s
+            # long enough, or in most of the frames there are (a short or sparse video)
+            if len(d.frames) * dt >= self.cfg.min_track_s or 2 * len(d.frames) > n_frames
         ]
         dropped = len(self._tracks) - len(keep)
         keep = self._joined(keep)
@@ -295,13 +297,17 @@ def analyze(
             vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
         ) as lm:
             session = SessionAnalyzer(lm, cfg, plan)
-            for frame in Prefetch(source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)):
+            frames = source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)
+            ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))
+            for frame in Prefetch(frames, depth=ahead):
                 found = session.process(frame)
                 if on_frame is not None:
                     on_frame(len(session.times_s) - 1, found)
                 if progress is not None and duration_ms > 0:
                     progress(min(1.0, frame.timestamp_ms / duration_ms))
         warnings = [*plan.warnings, *source.warnings]
+        if isinstance(source, VideoFileSource):  # what was decoded, not what the header says
+            info = replace(info, duration_s=source.decoded_duration_s())
     if progress is not None:
         progress(1.0)
     report = session_report(session, info, warnings, cfg)

@@ -32,7 +32,6 @@ KeepFn = Callable[[int], bool]
 APPROACH_S = 0.3  # a quick look decodes every frame only this close to the moment it wants
 # FFmpeg renders text files as "video" (ANSI art); such a file is not a recording.
 TEXT_AS_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
 class FrameSource(Protocol):
@@ -109,6 +108,45 @@ class ImageSource(_ClosingMixin):
         yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
 
 
+@dataclass
+class _DecodeState:
+    """Where decoding a video stands: frame count, time, and damage met on the way."""
+
+    fallback_dt: float
+    index: int = -1
+    first_time: float | None = None
+    last_ms: int = -1
+    damaged_from: int | None = None  # ms: a damaged stretch began here and has not ended
+    bad_packets: int = 0
+    stopped: str | None = None  # why the container could not be read further
+    after_damage: bool = False  # the gap that follows damage is already reported
+
+    def advance(self, source: VideoFileSource, av_frame: Any) -> None:
+        self.index += 1
+        t = av_frame.time if av_frame.time is not None else self.index * self.fallback_dt
+        if self.first_time is None:
+            self.first_time = t
+        ts_ms = round((t - self.first_time) * 1000.0)
+        if ts_ms <= self.last_ms:  # duplicate or out-of-order timestamp: keep time moving
+            ts_ms = self.last_ms + 1
+        max_gap_ms = max(1000.0, 10_000.0 * self.fallback_dt)
+        if self.last_ms >= 0 and ts_ms - self.last_ms > max_gap_ms and not self.after_damage:
+            source._gap_warning(self.last_ms, ts_ms)
+        self.after_damage = False
+        self.last_ms = ts_ms
+
+    def close_damage(self, source: VideoFileSource, until_ms: int | None) -> None:
+        start = (self.damaged_from or 0) / 1000.0
+        end = "the end" if until_ms is None else f"{until_ms / 1000.0:.1f} s"
+        source.warnings.append(
+            f"the video is damaged from {start:.1f} s to {end} ({self.bad_packets} packet(s) "
+            f"could not be decoded); that stretch is not analysed"
+        )
+        self.damaged_from = None
+        self.bad_packets = 0
+        self.after_damage = True
+
+
 class VideoFileSource(_ClosingMixin):
     """A video file decoded with PyAV."""
 
@@ -118,6 +156,7 @@ class VideoFileSource(_ClosingMixin):
         self.path = path
         self.warnings: list[str] = []
         self._keyframes: list[float] | None = None
+        self.decoded_s: float | None = None  # how much decoded, once ``frames`` has ended
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
@@ -175,69 +214,92 @@ class VideoFileSource(_ClosingMixin):
         return rot % 360
 
     def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
-        import av
-
+        """Decoded frames (see ``FrameSource``). Decoding goes packet by packet: a damaged
+        stretch (packets that do not decode) is skipped up to the next keyframe, with a warning
+        that names it, and decoding goes on after it. ``decoded_s`` is then how much of the
+        video was actually decoded."""
         stream = self._stream
-        first_time: float | None = None
-        last_ms = -1
-        index = -1
-        fallback_dt = 1.0 / (self.info.fps or 30.0)
-        max_gap_ms = max(1000.0, 10_000.0 * fallback_dt)
+        state = _DecodeState(fallback_dt=1.0 / (self.info.fps or 30.0))
         skipping = rate_fps is not None and (self.info.fps or 0.0) >= 2.5 * rate_fps
         if skipping:
             # Non-reference frames (most B-frames) are decoded for nothing when only every
             # third frame is analysed; skipping them saves ~40% of decoding on such streams.
             stream.codec_context.skip_frame = "NONREF"
-        try:
-            for av_frame in self._container.decode(stream):
-                index += 1
-                t = av_frame.time
-                if t is None:
-                    t = index * fallback_dt
-                if first_time is None:
-                    first_time = t
-                ts_ms = round((t - first_time) * 1000.0)
-                if ts_ms <= last_ms:  # duplicate or out-of-order timestamp: keep time moving
-                    ts_ms = last_ms + 1
-                if last_ms >= 0 and ts_ms - last_ms > max_gap_ms:
-                    self._gap_warning(last_ms, ts_ms)
-                last_ms = ts_ms
-                if skipping and ts_ms >= 2000 and rate_fps is not None:
-                    skipping = False  # checked once, after 2 s of video
-                    if (index + 1) / (ts_ms / 1000.0) < 1.2 * rate_fps:
-                        stream.codec_context.skip_frame = "DEFAULT"  # too few left: decode all
-                if keep is not None and not keep(ts_ms):
-                    continue
-                if av_frame.width * av_frame.height > MAX_PIXELS:  # the stream grew part-way
-                    self.warnings.append(
-                        f"the video's pictures grow to {av_frame.width}x{av_frame.height} at "
-                        f"{ts_ms / 1000.0:.1f} s, more than is analysed; analysed up to there"
-                    )
-                    return
-                rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-                yield Frame(
-                    index=index, timestamp_ms=ts_ms, rgb=rotate_display(rgb, self.rotation_deg)
+        for av_frame in self._decoded(state):
+            index, ts_ms = state.index, state.last_ms
+            if skipping and ts_ms >= 2000 and rate_fps is not None:
+                skipping = False  # checked once, after 2 s of video
+                if (index + 1) / (ts_ms / 1000.0) < 1.2 * rate_fps:
+                    stream.codec_context.skip_frame = "DEFAULT"  # too few left: decode all
+            if keep is not None and not keep(ts_ms):
+                continue
+            if av_frame.width * av_frame.height > MAX_PIXELS:  # the stream grew part-way
+                self.warnings.append(
+                    f"the video's pictures grow to {av_frame.width}x{av_frame.height} at "
+                    f"{ts_ms / 1000.0:.1f} s, more than is analysed; analysed up to there"
                 )
-        except av.error.FFmpegError as e:
-            at = f"{last_ms / 1000.0:.1f} s" if last_ms >= 0 else "the start"
-            self.warnings.append(
-                f"video decoding stopped at {at} ({_ffmpeg_reason(e)}); analysed up to there"
-            )
-            if index < 0:
-                raise InputError(
-                    f"{self.path}: no frame could be decoded ({_ffmpeg_reason(e)}); the video is "
-                    f"empty or truncated"
-                ) from e
-            return
-        if index < 0:
+                return
+            rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            yield Frame(index=index, timestamp_ms=ts_ms, rgb=rotate_display(rgb, self.rotation_deg))
+        self._finish(state)
+
+    def _decoded(self, state: _DecodeState) -> Iterator[Any]:
+        """PyAV frames in order, packet by packet; damaged packets skipped to the next keyframe."""
+        import av
+
+        stream = self._stream
+        packets = self._container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:  # the container itself is damaged here
+                state.stopped = _ffmpeg_reason(e)
+                break
+            if state.damaged_from is not None and not packet.is_keyframe:
+                continue  # after damage, frames before the next keyframe would be garbage
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                state.bad_packets += 1
+                if state.damaged_from is None:
+                    state.damaged_from = max(0, state.last_ms)
+                continue
+            for av_frame in decoded:
+                if state.damaged_from is not None:
+                    if not av_frame.key_frame:
+                        continue
+                    state.close_damage(self, self._time_ms(av_frame, state))
+                state.advance(self, av_frame)
+                yield av_frame
+        if state.damaged_from is not None:  # damaged to the end
+            state.close_damage(self, None)
+
+    def _time_ms(self, av_frame: Any, state: _DecodeState) -> int:
+        t = av_frame.time if av_frame.time is not None else (state.index + 1) * state.fallback_dt
+        if state.first_time is None:
+            return 0
+        return round((t - state.first_time) * 1000.0)
+
+    def _finish(self, state: _DecodeState) -> None:
+        if state.index < 0:
+            reason = f" ({state.stopped})" if state.stopped else ""
             raise InputError(
-                f"{self.path}: no frame could be decoded; the video is empty or truncated"
+                f"{self.path}: no frame could be decoded{reason}; the video is empty, truncated "
+                f"or damaged"
             )
-        dur = self.info.duration_s
-        if dur is not None and last_ms / 1000.0 < dur - max(1.0, 3 * fallback_dt):
+        if state.stopped:
             self.warnings.append(
-                f"the video ends at {last_ms / 1000.0:.1f} s but its header says {dur:.1f} s; "
-                f"it is probably truncated and was analysed as far as it decodes"
+                f"video decoding stopped at {state.last_ms / 1000.0:.1f} s ({state.stopped}); "
+                f"analysed up to there"
+            )
+        self.decoded_s = state.last_ms / 1000.0 + state.fallback_dt
+        dur = self.info.duration_s
+        if dur is not None and self.decoded_s < dur - max(1.0, 3 * state.fallback_dt):
+            self.warnings.append(
+                f"the video ends at {state.last_ms / 1000.0:.1f} s but its header says "
+                f"{dur:.1f} s; it is probably truncated and was analysed as far as it decodes"
             )
 
     def keyframe_times_s(self) -> list[float]:
@@ -260,6 +322,14 @@ class VideoFileSource(_ClosingMixin):
                 pass  # a damaged index: seeks will find their own way
             self._keyframes = sorted(times)
         return self._keyframes
+
+    def decoded_duration_s(self) -> float | None:
+        """The length of the video as decoded, where it is clearly shorter than its header
+        says (truncated, or damaged to the end); else the header's."""
+        dur = self.info.duration_s
+        if self.decoded_s is not None and (dur is None or self.decoded_s < dur - 1.0):
+            return round(self.decoded_s, 3)
+        return dur
 
     def _gap_warning(self, from_ms: int, to_ms: int) -> None:
         gaps = [w for w in self.warnings if w.startswith("no video frames")]
@@ -319,7 +389,8 @@ def _ffmpeg_reason(e: BaseException) -> str:
 
 
 def open_source(spec: str | Path) -> FrameSource:
-    """Open a camera index (``"0"``), a still image, or a video file, with one-line errors."""
+    """Open a camera index (``"0"``), a still image, or a video file, with one-line errors.
+    Whether a file is an image or a video is told from its content, not its name."""
     text = str(spec)
     if text.isdigit():
         return CameraSource(int(text))
@@ -328,20 +399,81 @@ def open_source(spec: str | Path) -> FrameSource:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected an image or video file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a device or a pipe cannot be analysed)")
     try:
         size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(64)
     except OSError as e:
         raise InputError(f"{path}: cannot be read ({e.strerror})") from e
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as e:
-        raise InputError(f"{path}: cannot be read ({e.strerror})") from e
-    if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
+    if _looks_like_image(path):
         return ImageSource(path)
-    return VideoFileSource(path)
+    try:
+        return VideoFileSource(path)
+    except InputError:
+        if _is_mp4(head) and not _has_index(path):
+            raise InputError(
+                f"{path}: the recording is incomplete: its index (the 'moov' part an MP4 or MOV "
+                f"file gets when recording stops) is missing, so the recorder probably stopped "
+                f"before it finished the file; a repair tool that rebuilds the index from a good "
+                f"recording of the same app (such as untrunc) may recover it"
+            ) from None
+        raise
+
+
+IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",  # TIFF
+    b"MM\x00*",
+)
+
+
+def _looks_like_image(path: Path) -> bool:
+    """An image by its first bytes or by Pillow reading its header (a name is not trusted)."""
+    from PIL import Image, UnidentifiedImageError
+
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    try:
+        with Image.open(path) as img:
+            return img.format not in (None, "MPEG")
+    except Image.DecompressionBombError:
+        return True  # an image, and too large: ImageSource says so
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+
+
+def _is_mp4(head: bytes) -> bool:
+    return len(head) >= 12 and head[4:8] == b"ftyp"
+
+
+def _has_index(path: Path) -> bool:
+    """Whether an MP4/MOV file has its 'moov' box (top-level boxes walked, nothing decoded)."""
+    with path.open("rb") as f:
+        while True:
+            header = f.read(8)
+            if len(header) < 8:
+                return False
+            size = int.from_bytes(header[:4], "big")
+            kind = header[4:8]
+            if kind == b"moov":
+                return True
+            if size == 1:  # a 64-bit size follows the type
+                size, read = int.from_bytes(f.read(8), "big"), 16
+            else:
+                read = 8
+            if size < read:  # 0 (to the end of the file) or corrupt
+                return False
+            f.seek(size - read, 1)
 
 
 @dataclass

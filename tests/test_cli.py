@@ -15,6 +15,8 @@ from analyzer.report import TIMELINE_COLUMNS
 from analyzer.report_schema import SCHEMA_VERSION, Report
 from tests.conftest import PROJECT_ROOT, media, models_dir
 
+CLIP_SHORT = "talking/liveportrait_d0.mp4"  # 3 s
+
 
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
@@ -80,7 +82,7 @@ def _write(path: Path, data: bytes) -> Path:
                 d / "cut.mp4", media("talking/liveportrait_d13.mp4").read_bytes()[:50000]
             ),
             2,
-            "not a readable image or video",
+            "the recording is incomplete: its index",
         ),
     ],
     ids=["missing", "zero-bytes", "text-file", "truncated-mp4"],
@@ -135,7 +137,48 @@ def test_missing_models_folder_is_one_clear_line(tmp_path: Path) -> None:
 def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
     proc = run("analyze", str(media("gaze/zoombi_real_021.jpg")), "--fps", "-3", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "must be greater than 0" in proc.stderr
+    assert "argument --fps: must be from 0.5 to 60, got -3" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "x.mp4", "--fps", "1000"],
+        ["analyze", "x.mp4", "--fps", "0.01"],
+        ["analyze", "x.mp4", "--fps", "nan"],
+        ["analyze", "x.mp4", "--max-people", "10"],
+        ["analyze", "x.mp4", "--pose-every", "0"],
+        ["analyze", "x.mp4", "--eye-contact-tolerance-deg", "200"],
+        ["analyze", "x.mp4", "--staring-s", "-1"],
+        ["analyze", "x.mp4", "--look-away-s", "inf"],
+        ["live", "--people", "9"],
+        ["live", "--seconds", "0"],
+        ["serve", "--port", "70000"],
+    ],
+)
+def test_every_option_is_range_checked_in_one_line(tmp_path: Path, args: list[str]) -> None:
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "must be from" in proc.stderr and "--help" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_live_without_a_display_says_to_use_no_window(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "analyzer.cli", "live", "--source", str(media(CLIP_SHORT))],
+        cwd=tmp_path,
+        env={**env, "PRESENCE_MODELS_DIR": str(models_dir())},
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "presence: error: no display to show the practice window on; use --no-window with "
+        "--output (an overlaid video) or --report"
+    ]
 
 
 def test_models_list(tmp_path: Path) -> None:
