@@ -409,7 +409,7 @@ def open_source(spec: str | Path) -> FrameSource:
         raise InputError(f"{path}: cannot be read ({e.strerror})") from e
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
-    if _looks_like_image(path):
+    if looks_like_image(path):
         return ImageSource(path)
     try:
         return VideoFileSource(path)
@@ -435,7 +435,7 @@ IMAGE_MAGIC = (
 )
 
 
-def _looks_like_image(path: Path) -> bool:
+def looks_like_image(path: Path) -> bool:
     """An image by its first bytes or by Pillow reading its header (a name is not trusted)."""
     from PIL import Image, UnidentifiedImageError
 
