@@ -48,7 +48,13 @@ def image_size(data: bytes | Path, what: str) -> tuple[int, int]:
             warnings.simplefilter("ignore")  # Pillow's own bomb warning: we check ourselves
             with Image.open(source) as img:
                 width, height = img.size
-                orientation = img.getexif().get(0x0112, 1)
+                if img.format == "PNG":  # its EXIF may follow the pixels: getexif() decodes them
+                    exif = Image.Exif()
+                    if "exif" in img.info:  # an eXIf chunk before the pixels
+                        exif.load(img.info["exif"])
+                else:
+                    exif = img.getexif()
+                orientation = exif.get(0x0112, 1)
     except Image.DecompressionBombError:
         raise TooLargeError(
             f"{what}: declares far more than {MAX_PIXELS / 1e6:g} million pixels; not decoded"

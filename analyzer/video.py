@@ -83,15 +83,29 @@ def rotate_display(rgb: ImageArray, rotation_deg: int) -> ImageArray:
 
 @dataclass
 class ImageSource(_ClosingMixin):
-    """A still image: one frame at time 0. EXIF orientation is applied by OpenCV."""
+    """A still image: one frame at time 0. EXIF orientation is applied by OpenCV. With
+    ``decode=False`` only its header is checked (``info`` from the header; no frames)."""
 
     path: Path
+    decode: bool = True
     info: VideoInfo = field(init=False)
     warnings: list[str] = field(default_factory=list)
     _rgb: ImageArray = field(init=False)
 
     def __post_init__(self) -> None:
-        checked_image_size(self.path, str(self.path))  # from the header, before decoding
+        # from the header, before decoding
+        width, height = checked_image_size(self.path, str(self.path))
+        if not self.decode:
+            self._rgb = np.zeros((0, 0, 3), np.uint8)
+            self.info = VideoInfo(
+                name=self.path.name,
+                kind=SourceKind.IMAGE,
+                width=width,
+                height=height,
+                fps=None,
+                duration_s=None,
+            )
+            return
         data = np.fromfile(self.path, dtype=np.uint8)
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if bgr is None:
@@ -105,7 +119,8 @@ class ImageSource(_ClosingMixin):
         )
 
     def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
-        yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
+        if self.decode:
+            yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
 
 
 @dataclass
@@ -148,9 +163,10 @@ class _DecodeState:
 
 
 class VideoFileSource(_ClosingMixin):
-    """A video file decoded with PyAV."""
+    """A video file decoded with PyAV. ``probe_rotation=False`` reads headers only (nothing
+    is decoded; a rotation known only from the first frame is then taken as 0)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, probe_rotation: bool = True) -> None:
         import av  # local: keeps `presence --help` fast
 
         self.path = path
@@ -176,7 +192,7 @@ class VideoFileSource(_ClosingMixin):
         except InputError:
             self._container.close()
             raise
-        rotation = self._probe_rotation()
+        rotation = self._probe_rotation() if probe_rotation else 0
         if rotation % 180 != 0:
             width, height = height, width
         fps = float(self._stream.average_rate) if self._stream.average_rate else None
@@ -388,9 +404,12 @@ def _ffmpeg_reason(e: BaseException) -> str:
     return str(msg).strip().rstrip(".").splitlines()[0]
 
 
-def open_source(spec: str | Path) -> FrameSource:
+def open_source(spec: str | Path, *, decode: bool = True) -> FrameSource:
     """Open a camera index (``"0"``), a still image, or a video file, with one-line errors.
-    Whether a file is an image or a video is told from its content, not its name."""
+    Whether a file is an image or a video is told from its content, not its name.
+
+    ``decode=False`` makes every check that needs headers alone and decodes nothing (for a
+    service checking what it receives); the source is then for its checks and ``info`` only."""
     text = str(spec)
     if text.isdigit():
         return CameraSource(int(text))
@@ -409,10 +428,10 @@ def open_source(spec: str | Path) -> FrameSource:
         raise InputError(f"{path}: cannot be read ({e.strerror})") from e
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
-    if looks_like_image(path):
-        return ImageSource(path)
+    if _looks_like_image(path):
+        return ImageSource(path, decode=decode)
     try:
-        return VideoFileSource(path)
+        return VideoFileSource(path, probe_rotation=decode)
     except InputError:
         if _is_mp4(head) and not _has_index(path):
             raise InputError(
@@ -435,7 +454,7 @@ IMAGE_MAGIC = (
 )
 
 
-def looks_like_image(path: Path) -> bool:
+def _looks_like_image(path: Path) -> bool:
     """An image by its first bytes or by Pillow reading its header (a name is not trusted)."""
     from PIL import Image, UnidentifiedImageError
 

@@ -18,6 +18,7 @@ from api.schemas import ErrorOut
 from api.settings import ApiSettings
 
 RETRY_AFTER_S = 5
+PROBES_AT_ONCE = 2  # opening a video's headers can decode a frame inside FFmpeg (8K: 50 MB)
 
 
 @dataclass
@@ -25,14 +26,16 @@ class AppState:
     settings: ApiSettings
     engine: Engine
     dispatcher: Dispatcher | None
-    # Heavy requests at once (made in the lifespan, inside the event loop).
+    # Heavy requests at once, and uploads being checked at once (made in the lifespan).
     heavy: asyncio.Semaphore = field(init=False)
+    probes: asyncio.Semaphore = field(init=False)
     # Practice sockets open now (any stage), and live practice sessions (models loaded).
     sockets: int = 0
     sessions: int = 0
 
     def __post_init__(self) -> None:
         self.heavy = asyncio.Semaphore(self.settings.heavy_requests)
+        self.probes = asyncio.Semaphore(PROBES_AT_ONCE)
 
 
 def get_state(request: Request) -> AppState:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from analyzer.landmarks import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.pipeline import analyze
 from analyzer.types import AnalysisReport
+
+if TYPE_CHECKING:
+    from tests.corpus import Case
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -44,6 +48,14 @@ def model_paths() -> ModelPaths:
         if not p.is_file():
             pytest.fail(f"model missing: {p} (set PRESENCE_MODELS_DIR to ../shared/models)")
     return paths
+
+
+@pytest.fixture(scope="session")
+def malformed_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """tests/corpus.py built once per session (it takes half a minute)."""
+    from tests.corpus import build_corpus  # it imports this module
+
+    return build_corpus(tmp_path_factory.mktemp("corpus") / "in")
 
 
 Analyzer = Callable[..., AnalysisReport]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_ROOT, models_dir
-from tests.corpus import Case, build_corpus
+from tests.corpus import Case
 
 # Peak resident memory of the one process that analyses the whole corpus. Measured: about
 # 1.6 GB, most of it the 8K video (a 7680x4320 frame is 100 MB in RGB; two are decoded ahead)
@@ -40,9 +40,11 @@ for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Case], dict[str, Any], Path]:
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, malformed_corpus: list[Case]
+) -> tuple[list[Case], dict[str, Any], Path]:
     d = tmp_path_factory.mktemp("corpus")
-    cases = build_corpus(d / "in")
+    cases = malformed_corpus
     outs = d / "out"
     outs.mkdir()
     args = [str(a) for i, c in enumerate(cases) for a in (c.path, outs / f"{i:02d}")]

@@ -137,7 +137,8 @@ async def create_analysis(
         upload = await receive_upload(request, folder)
         name = safe_name(upload.client_name)
         label, options = _fields(upload.fields)
-        await run_in_threadpool(probe_upload, upload.path, name)
+        async with state.probes:
+            await run_in_threadpool(probe_upload, upload.path, name)
         row = Analysis(
             id=analysis_id,
             owner_id=owner,
