@@ -15,6 +15,8 @@ the client gave is returned for the record.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
 import os
 import re
 from dataclasses import dataclass, field
@@ -33,10 +35,21 @@ MAX_FIELDS = 10
 MAX_FIELD_BYTES = 1024  # a label of 100 characters is at most 400 bytes of UTF-8
 FLUSH_BYTES = 1 << 20
 EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def _unprocessable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+def no_room(e: OSError) -> Exception:
+    """507 when the disk (or the file size the service may write) is full; else ``e``."""
+    if e.errno in NO_ROOM:
+        return HTTPException(
+            status.HTTP_507_INSUFFICIENT_STORAGE,
+            "no room on the server for this upload now; try again later",
+        )
+    return e
 
 
 def stored_name(client_name: str | None) -> str:
@@ -143,6 +156,7 @@ class _Form:
         """Write what is buffered (called in a worker thread)."""
         if self.file is not None and self.pending:
             self.file.writelines(self.pending)
+            self.file.flush()  # a full disk shows here, not at close
         self.pending.clear()
         self.pending_bytes = 0
 
@@ -186,7 +200,7 @@ async def receive_upload(request: Request, folder: Path) -> Upload:
         async for chunk in request.stream():
             try:
                 parser.write(chunk)
-            except HTTPException:
+            except (HTTPException, OSError):
                 raise
             except Exception as e:  # python-multipart's parse errors: the client's fault
                 raise _unprocessable(f"malformed multipart body ({type(e).__name__})") from None
@@ -195,12 +209,15 @@ async def receive_upload(request: Request, folder: Path) -> Upload:
             if form.ended:
                 break
         await run_in_threadpool(form.flush)
+    except OSError as e:  # writing the file: the disk is full, or another server problem
+        raise no_room(e) from None
     except ClientDisconnect:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "the upload broke off before it was complete"
         ) from None
     finally:
-        form.close()
+        with contextlib.suppress(OSError):  # all was flushed: only a failed upload gets here
+            form.close()
     if not form.ended:
         raise _unprocessable("the upload ended before the end of the multipart body")
     if form.path is None:

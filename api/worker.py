@@ -14,6 +14,7 @@ import ctypes
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -88,7 +89,7 @@ def _analyse(
     job: Analysis, settings: ApiSettings, progress_box: dict[str, float], log_path: Path
 ) -> str | None:
     """Run the pipeline; None on success, else the one-line reason it failed."""
-    from analyzer.errors import AnalyzerError
+    from analyzer.errors import AnalyzerError, OutputError
     from analyzer.landmarks import ModelPaths
     from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
     from analyzer.native_logs import divert_native_stderr
@@ -124,6 +125,9 @@ def _analyse(
                 extras["reel.mp4"] = reel
         html = report_page(report, media, cfg)
         write_outputs(report, settings.results_dir / job.id, html=html, extras=extras)
+    except OutputError as e:  # the results folder: the server's problem, not the video's
+        cause = re.search(r"\(([^()]*)\)$", str(e))
+        return "the server could not save the results" + (f" ({cause[1]})" if cause else "")
     except AnalyzerError as e:
         return client_reason(
             str(e),
