@@ -12,9 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from analyzer import __version__
 from api.db import make_engine, migrate
@@ -40,6 +45,35 @@ def one_line(exc: RequestValidationError) -> str:
     msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return client_reason(f"{where or 'request'}: {msg}{more}")
+
+
+def no_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is refused (a typo such as ``?lable=`` would
+    otherwise silently list everything)."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    known: set[str] = set()
+    todo = [route.dependant]
+    while todo:  # the route's own parameters and its dependencies'
+        dependant = todo.pop()
+        known |= {p.alias for p in dependant.query_params}
+        todo.extend(dependant.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown query parameter {unknown[0]!r}"
+        )
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -71,11 +105,19 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
         "expressiveness and nods per person. Every route needs `Authorization: Bearer <key>` "
         "(from `presence keys create`) except /healthz.",
         lifespan=lifespan,
+        dependencies=[Depends(no_unknown_query)],
     )
     app.include_router(health.router)
     app.include_router(analyses.router)
     app.include_router(clients.router)
     app.include_router(practice.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Allow: every method of the path, not the first route's
+            allow = ", ".join(allowed_methods(app, request.scope))
+            exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -91,15 +133,16 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's schema, with 422 answers described as they are: ``ErrorOut``."""
+        """FastAPI's schema, with every error answer described as it is: ``ErrorOut`` in JSON
+        (FastAPI would give 422 its own model, and an HTML route's errors the HTML type)."""
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = default_openapi()  # FastAPI keeps it in app.openapi_schema
         for methods in spec.get("paths", {}).values():
             for operation in methods.values():
-                answer = operation.get("responses", {}).get("422")
-                if answer is not None:
-                    answer["content"] = {"application/json": {"schema": ERROR_REF}}
+                for code, answer in operation.get("responses", {}).items():
+                    if code.isdigit() and int(code) >= 400:
+                        answer["content"] = {"application/json": {"schema": ERROR_REF}}
         schemas = spec.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
