@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -47,11 +48,11 @@ def one_line(exc: RequestValidationError) -> str:
     return client_reason(f"{where or 'request'}: {msg}{more}")
 
 
-def no_unknown_query(request: Request) -> None:
+def no_unknown_query(connection: HTTPConnection) -> None:
     """A query parameter the route does not take is refused (a typo such as ``?lable=`` would
-    otherwise silently list everything)."""
-    route = request.scope.get("route")
-    if not request.query_params or not isinstance(route, APIRoute):
+    otherwise silently list everything). WebSockets take none and are let through."""
+    route = connection.scope.get("route")
+    if not connection.query_params or not isinstance(route, APIRoute):
         return
     known: set[str] = set()
     todo = [route.dependant]
@@ -59,7 +60,7 @@ def no_unknown_query(request: Request) -> None:
         dependant = todo.pop()
         known |= {p.alias for p in dependant.query_params}
         todo.extend(dependant.dependencies)
-    unknown = sorted(set(request.query_params) - known)
+    unknown = sorted(set(connection.query_params) - known)
     if unknown:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown query parameter {unknown[0]!r}"
