@@ -12,11 +12,11 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from analyzer.config import AnalyzerConfig
 from analyzer.landmarks import FACE_OVAL
 from analyzer.live import LiveFrame, LivePerson, kind_cues
 from analyzer.overlay import draw
 from analyzer.signals.person import Measured
+from analyzer.tracks import ContactClock
 from analyzer.types import AnalysisReport, FloatArray, PersonDetection
 from analyzer.video import VideoWriter, open_source
 
@@ -43,26 +43,16 @@ class GeometryRecorder:
 
 
 def overlay_frames(
-    report: AnalysisReport, geometry: GeometryRecorder, cfg: AnalyzerConfig
+    report: AnalysisReport, geometry: GeometryRecorder
 ) -> tuple[list[float], list[LiveFrame]]:
     """One LiveFrame per analysed frame, with running share and streak as of that moment."""
     times = [s.time_s for s in report.people[0].track.samples] if report.people else []
     frames: list[list[LivePerson]] = [[] for _ in times]
     several = len(report.people) > 1
     for p in report.people:
-        measured = contact = streak = away = 0.0
-        prev_t: float | None = None
+        clock = ContactClock()
         for n, s in enumerate(p.track.samples):
-            dt = 0.0 if prev_t is None else min(max(s.time_s - prev_t, 0.0), 1.0)
-            prev_t = s.time_s
-            if s.eye_contact is not None:
-                measured += dt
-                contact += dt if s.eye_contact else 0.0
-                streak = streak + dt if s.eye_contact else 0.0
-                away = 0.0 if s.eye_contact else away + dt
-            elif not s.eyes_closed:
-                away += dt
-                streak = 0.0
+            clock.tick(s.time_s, s.eye_contact, s.eyes_closed)
             g = geometry.faces.get((n, p.track.key))
             if g is not None:  # under the face
                 label_xy: tuple[float, float] | None = (
@@ -80,10 +70,10 @@ def overlay_frames(
                 gaze_pitch_deg=s.gaze_pitch_deg,
                 eye_contact=s.eye_contact,
                 eyes_closed=s.eyes_closed,
-                contact_share=contact / measured if measured > 0 else None,
-                measured_s=measured,
-                streak_s=streak,
-                away_s=away,
+                contact_share=clock.share,
+                measured_s=clock.measured_s,
+                streak_s=clock.streak_s,
+                away_s=clock.away_s,
                 arms_crossed=s.arms_crossed,
                 openness=s.openness,
                 expressiveness=s.expressiveness,
@@ -93,7 +83,7 @@ def overlay_frames(
                 label_xy=label_xy,
             )
             if s.face_visible or s.arms_crossed is not None:
-                cues = kind_cues(person, cfg.episodes.staring_min_s)
+                cues = kind_cues(person, report.config)
                 frames[n].append(replace(person, cues=cues))
     return times, [
         LiveFrame(time_s=t, people=tuple(ps), fps=0.0, latency_ms=0.0)
@@ -106,11 +96,10 @@ def annotate_video(
     report: AnalysisReport,
     geometry: GeometryRecorder,
     out: Path,
-    cfg: AnalyzerConfig,
 ) -> None:
     """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment,
     each person labelled at their own face, and the recording's sound."""
-    times, live = overlay_frames(report, geometry, cfg)
+    times, live = overlay_frames(report, geometry)
     empty = LiveFrame(time_s=0.0, people=(), fps=0.0, latency_ms=0.0)
     with open_source(media) as src:
         info = src.info

@@ -16,25 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from analyzer.types import ScreenTarget
 
 RANGE_DEG = 45.0
 FULL_CONFIDENCE_SAMPLES = 600  # a minute at 10 analysed frames per second
 MIN_SAMPLES = 30
-
-
-@dataclass(frozen=True)
-class ScreenTarget:
-    yaw_deg: float
-    pitch_deg: float
-    share: float  # share of the measured gaze within tolerance of the target
-    confidence: float  # 0-1
-    samples: int
-
-    def is_camera(self, camera_tolerance_deg: float) -> bool:
-        return math.hypot(self.yaw_deg, self.pitch_deg) <= camera_tolerance_deg
 
 
 def find_screen_target(

@@ -14,12 +14,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from analyzer import __version__
-from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout
+from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout, LiveConfig
 from analyzer.errors import AnalyzerError, InputError
-from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore, model_paths
 from analyzer.settings import AnalyzerSettings
 
 
@@ -47,6 +47,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+MODELS_DIR_HELP = (
+    "folder holding face_landmarker.task and pose_landmarker_full.task, used as "
+    "given (default: $PRESENCE_MODELS_DIR, else download into the user cache)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="presence",
@@ -58,12 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show MediaPipe's own log lines and full tracebacks"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (
+        _add_analyze,
+        _add_eval,
+        _add_progress,
+        _add_live,
+        _add_serve,
+        _add_keys,
+        _add_models,
+    ):
+        add(sub)
+    return parser
 
-    models_dir_help = (
-        "folder holding face_landmarker.task and pose_landmarker_full.task, used as "
-        "given (default: $PRESENCE_MODELS_DIR, else download into the user cache)"
-    )
 
+def _add_analyze(sub: Subparsers) -> None:
+    """``presence analyze``: one file in, a report folder out."""
     a = sub.add_parser(
         "analyze",
         help="analyse a video file or an image",
@@ -74,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--fps",
         type=_between(float, 0.5, 60),
-        default=10.0,
-        help="frames analysed per second of video (default: 10)",
+        default=AnalyzerConfig().analysis_fps,
+        help="frames analysed per second of video (default: %(default)g)",
     )
     a.add_argument(
         "--layout",
@@ -100,20 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--staring-s",
         type=_between(float, 1, 600),
-        default=8.0,
-        help="unbroken eye contact at least this long is reported as staring (default: 8)",
+        default=EpisodeConfig().staring_min_s,
+        help="unbroken eye contact at least this long is reported as staring "
+        "(default: %(default)g)",
     )
     a.add_argument(
         "--look-away-s",
         type=_between(float, 0.5, 600),
-        default=2.0,
-        help="looking away at least this long is reported as an episode (default: 2)",
+        default=EpisodeConfig().look_away_min_s,
+        help="looking away at least this long is reported as an episode (default: %(default)g)",
     )
     a.add_argument(
         "--eye-contact-tolerance-deg",
         type=_between(float, 1, 45),
         default=GazeConfig().eye_contact_tolerance_deg,
-        help="gaze within this angle of the camera counts as eye contact",
+        help="gaze within this angle of the camera counts as eye contact (default: %(default)g)",
     )
     a.add_argument(
         "--annotate",
@@ -132,9 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["eaf"],
         help="extra output formats: eaf (ELAN annotation tiers); repeatable",
     )
-    a.add_argument("--models-dir", type=Path, help=models_dir_help)
+    a.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
     a.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar")
+    a.set_defaults(run=_cmd_analyze)
 
+
+def _add_eval(sub: Subparsers) -> None:
+    """``presence eval``: accuracy against labelled manifests."""
     e = sub.add_parser(
         "eval",
         help="measure accuracy against labelled manifests",
@@ -146,8 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     e.add_argument("--markdown", type=Path, help="also write a Markdown report to this file")
     e.add_argument("--notes", type=Path, help="Markdown text to append to the report")
-    e.add_argument("--models-dir", type=Path, help=models_dir_help)
+    e.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
+    e.set_defaults(run=_cmd_eval)
 
+
+def _add_progress(sub: Subparsers) -> None:
+    """``presence progress``: measures across sessions."""
     pg = sub.add_parser(
         "progress",
         help="each measure across several sessions (report.json files or output folders)",
@@ -156,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pg.add_argument("reports", nargs="+", type=Path, help="report.json files or .presence folders")
     pg.add_argument("--html", type=Path, help="also write a page of charts to this file")
+    pg.set_defaults(run=_cmd_progress)
 
+
+def _add_live(sub: Subparsers) -> None:
+    """``presence live``: the practice overlay."""
     lv = sub.add_parser(
         "live",
         help="practise with a live overlay from a camera or a video",
@@ -180,11 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument(
         "--staring-s",
         type=_between(float, 1, 600),
-        default=10.0,
-        help="suggest softening the gaze after this long (default: 10)",
+        default=LiveConfig().soften_gaze_after_s,
+        help="suggest softening the gaze after this long (default: %(default)g)",
     )
-    lv.add_argument("--models-dir", type=Path, help=models_dir_help)
+    lv.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
+    lv.set_defaults(run=_cmd_live)
 
+
+def _add_serve(sub: Subparsers) -> None:
+    """``presence serve``: the HTTP service."""
     sv = sub.add_parser(
         "serve",
         help="start the HTTP service (FastAPI under uvicorn)",
@@ -200,7 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument(
         "--port", type=_between(int, 1, 65535), default=8000, help="default: %(default)s"
     )
+    sv.set_defaults(run=_cmd_serve)
 
+
+def _add_keys(sub: Subparsers) -> None:
+    """``presence keys``: the service's API keys."""
     k = sub.add_parser("keys", help="create, list or revoke API keys for the service")
     ksub = k.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
     kc = ksub.add_parser("create", help="make a key; it is printed once, on the last line")
@@ -208,11 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     ksub.add_parser("list", help="list keys (never the keys themselves)")
     kr = ksub.add_parser("revoke", help="revoke a key by its id or prefix")
     kr.add_argument("key", help="the key's id or prefix, as `keys list` shows them")
+    k.set_defaults(run=_cmd_keys)
 
+
+def _add_models(sub: Subparsers) -> None:
+    """``presence models``: the model bundles."""
     m = sub.add_parser("models", help="list or download the model bundles")
     m.add_argument("action", choices=["list", "fetch"])
-    m.add_argument("--models-dir", type=Path, help=models_dir_help)
-    return parser
+    m.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
+    m.set_defaults(run=_cmd_models)
 
 
 def _store(models_dir: Path | None) -> ModelStore:
@@ -227,7 +268,6 @@ def _default_out(input_spec: str) -> Path:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from analyzer.annotate import GeometryRecorder, annotate_video
-    from analyzer.landmarks import ModelPaths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.report import FileWriter, check_output_dir, summary, write_outputs
@@ -249,8 +289,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     out_dir: Path = args.out or _default_out(args.input)
     check_output_dir(out_dir)  # fail before minutes of work, not after
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    models = model_paths(args.models_dir)
 
     # Native log lines go to a file first; the bar is made after, on the real terminal.
     with contextlib.ExitStack() as stack:
@@ -262,7 +301,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     media = Path(args.input)
     extras: dict[str, FileWriter] = {}
     if recorder is not None and report.video.kind == SourceKind.VIDEO:
-        extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p, cfg)
+        extras["annotated.mp4"] = lambda p: annotate_video(media, report, recorder, p)
     if args.reel:
         from analyzer.reel import with_reel
 
@@ -272,8 +311,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if "eaf" in (args.format or []):
         from analyzer.eaf import write_eaf
 
-        extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve(), cfg)
-    write_outputs(report, out_dir, html=report_page(report, media, cfg), extras=extras)
+        extras[f"{media.stem}.eaf"] = lambda p: write_eaf(report, p, media.resolve())
+    write_outputs(report, out_dir, html=report_page(report, media), extras=extras)
     if not args.quiet:
         print(summary(report))
         names = ["report.json", "timeline.csv", "report.html", *extras]
@@ -321,13 +360,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
     from analyzer.evaluation import evaluate_manifest, markdown_report, text_table
-    from analyzer.landmarks import ModelPaths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
 
     cfg = AnalyzerConfig()
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+    models = model_paths(args.models_dir)
     with contextlib.ExitStack() as stack:
         if not args.debug:
             stack.enter_context(divert_native_stderr())
@@ -358,7 +395,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from analyzer.progress import load_sessions, progress, progress_html, progress_table
+    from analyzer.progress import load_sessions, progress
+    from analyzer.progress_page import progress_html, progress_table
 
     points = progress(load_sessions(args.reports))
     print(progress_table(points))
@@ -369,7 +407,6 @@ def _cmd_progress(args: argparse.Namespace) -> int:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
-    from analyzer.landmarks import ModelPaths
     from analyzer.live_app import LiveOptions, run_live
     from analyzer.report import check_output_dir
 
@@ -382,9 +419,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
     if args.report is not None:
         check_output_dir(args.report)
-    store = _store(args.models_dir)
-    models = ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
-    cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=args.staring_s))
+    models = model_paths(args.models_dir)
+    cfg = AnalyzerConfig(live=LiveConfig(soften_gaze_after_s=args.staring_s))
     opts = LiveOptions(
         source=args.source,
         window=not args.no_window,
@@ -484,19 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "analyze":
-            return _cmd_analyze(args)
-        if args.command == "eval":
-            return _cmd_eval(args)
-        if args.command == "progress":
-            return _cmd_progress(args)
-        if args.command == "live":
-            return _cmd_live(args)
-        if args.command == "serve":
-            return _cmd_serve(args)
-        if args.command == "keys":
-            return _cmd_keys(args)
-        return _cmd_models(args)
+        run: Callable[[argparse.Namespace], int] = args.run
+        return run(args)
     except AnalyzerError as e:
         print(f"presence: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -67,6 +67,7 @@ class EpisodeConfig:
     look_away_min_s: float = 2.0
     staring_min_s: float = 8.0
     looking_down_min_s: float = 1.0
+    arms_crossed_min_s: float = 1.0
     # Unmeasured gaps (a blink, a lost frame) up to this long do not break a bout or an episode.
     bridge_gap_s: float = 0.5
     # Minimum pitch swing (deg) of a nod, and the longest a single nod may take.
@@ -87,8 +88,6 @@ class SmoothingConfig:
 class AttentionConfig:
     # Gaze within this angle of the learned screen target counts as attention to the partner.
     tolerance_deg: float = 12.0
-    # Below this calibration confidence the report says the target is uncertain.
-    min_confidence: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,23 @@ class PartnerConfig:
 
 
 @dataclass(frozen=True)
+class LiveConfig:
+    """Live practice (the desktop overlay and the browser page). A live session analyses every
+    frame it can; its numbers are finished as in batch analysis (analyzer.tracks)."""
+
+    # "You've looked away for a while" after this long without eye contact.
+    away_cue_s: float = 5.0
+    # "Soften your gaze for a moment" after holding eye contact this long.
+    soften_gaze_after_s: float = 10.0
+    # The end-of-session report keeps frames at most at this rate and for at most this long, so
+    # a session's memory does not grow with its length (the overlay keeps working after that).
+    report_fps: float = 10.0
+    max_report_s: float = 2 * 3600.0
+    # Running numbers are kept for at most this many people (the least recently seen go).
+    max_people: int = 8
+
+
+@dataclass(frozen=True)
 class AnalyzerConfig:
     analysis_fps: float = 10.0
     # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
@@ -128,6 +144,7 @@ class AnalyzerConfig:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
     partners: PartnerConfig = field(default_factory=PartnerConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 120:

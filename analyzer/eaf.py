@@ -17,9 +17,8 @@ import pympi.Elan
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import OutputError
-from analyzer.metrics import frame_durations, person_nods, runs
-from analyzer.signals.head import Nod
-from analyzer.types import AnalysisReport, PersonTrack
+from analyzer.metrics import frame_durations, runs
+from analyzer.types import AnalysisReport, Nod, PersonReport
 
 Span = tuple[int, int, str]  # start_ms, end_ms, annotation value
 
@@ -58,15 +57,16 @@ def media_mime_type(path: Path) -> str:
     return _MIME_TYPES.get(path.suffix.lower(), "unknown")
 
 
-def eaf_spans(report: AnalysisReport, cfg: AnalyzerConfig) -> dict[str, list[Span]]:
+def eaf_spans(report: AnalysisReport) -> dict[str, list[Span]]:
     """Every tier of the export (also the empty ones), in person then signal order."""
     out: dict[str, list[Span]] = {}
     for person in report.people:
-        out.update(person_spans(person.track, cfg))
+        out.update(person_spans(person, report.config))
     return out
 
 
-def person_spans(track: PersonTrack, cfg: AnalyzerConfig) -> dict[str, list[Span]]:
+def person_spans(person: PersonReport, cfg: AnalyzerConfig) -> dict[str, list[Span]]:
+    track = person.track
     samples = track.samples
     times_s = [s.time_s for s in samples]
     dts_s = frame_durations(times_s, 1.0 / cfg.analysis_fps)
@@ -86,7 +86,7 @@ def person_spans(track: PersonTrack, cfg: AnalyzerConfig) -> dict[str, list[Span
             [s.arms_crossed for s in samples], True, ARMS_CROSSED
         ),
         tier_id(track.id, SMILING): spans_of(smiling, True, SMILING),
-        tier_id(track.id, NODS): nod_spans(person_nods(samples, cfg) or []),
+        tier_id(track.id, NODS): nod_spans(person.metrics.head.nod_list),
     }
 
 
@@ -108,11 +108,9 @@ def nod_spans(nods: Sequence[Nod], span_s: float = NOD_SPAN_S) -> list[Span]:
     return out
 
 
-def write_eaf(
-    report: AnalysisReport, path: Path, media_path: Path | None, cfg: AnalyzerConfig
-) -> None:
+def write_eaf(report: AnalysisReport, path: Path, media_path: Path | None) -> None:
     """Write the ELAN file ``path`` (atomically), linked to ``media_path`` unless it is None."""
-    eaf = build_eaf(report, eaf_spans(report, cfg), media_path, path.parent)
+    eaf = build_eaf(report, eaf_spans(report), media_path, path.parent)
     document = ElementTree.ElementTree(pympi.Elan.to_adocument(eaf, pretty=True))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

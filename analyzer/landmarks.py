@@ -12,15 +12,16 @@ import math
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import cv2
 import numpy as np
 
+from analyzer.config import AnalyzerConfig
 from analyzer.errors import ModelError
 from analyzer.geometry import rotation_between
+from analyzer.models import ModelPaths
 from analyzer.types import (
     Camera,
     DoubleArray,
@@ -87,16 +88,11 @@ FACE_OVAL: tuple[int, ...] = (
 # MediaPipe's facial transformation matrix is mostly the face's orientation relative to the line
 # of sight (what the picture shows), plus a fixed share of the angle between that line and the
 # camera axis under its assumed 63-degree camera. Measured by moving the same face around a large
-# empty frame (tests/test_landmarks_geometry.py): 24% of the horizontal angle and 32% of the
-# vertical one. We remove that share so ``FaceObservation.rotation`` is view-relative.
+# empty frame (a one-off measurement; tests/test_gaze.py checks the correction): 24% of the
+# horizontal angle and 32% of the vertical one. We remove that share so
+# ``FaceObservation.rotation`` is view-relative.
 RAY_SHARE_YAW = 0.24
 RAY_SHARE_PITCH = 0.32
-
-
-@dataclass(frozen=True)
-class ModelPaths:
-    face: Path
-    pose: Path
 
 
 def camera_for(region: Region, vertical_fov_deg: float) -> Camera:
@@ -132,6 +128,32 @@ def view_relative(
     return out
 
 
+@dataclass(frozen=True)
+class LandmarkerOptions:
+    """How to build a ``SceneLandmarker`` (in the manner of MediaPipe's own ``*Options``): the
+    model files, the running mode, how many people to look for in each region, and the camera
+    model the face geometry assumes."""
+
+    models: ModelPaths
+    video: bool = True  # VIDEO mode: tracking between frames; else IMAGE mode
+    people_per_region: int = 1  # faces and bodies looked for in each region
+    vertical_fov_deg: float = 63.0
+    min_face_confidence: float = 0.5
+    min_pose_confidence: float = 0.5
+
+    @classmethod
+    def for_analysis(
+        cls, models: ModelPaths, cfg: AnalyzerConfig, *, video: bool, people_per_region: int
+    ) -> LandmarkerOptions:
+        """The options an analysis with ``cfg`` runs the models with."""
+        return cls(
+            models=models,
+            video=video,
+            people_per_region=people_per_region,
+            vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
+        )
+
+
 class SceneLandmarker:
     """Face and pose landmarks for every region of a frame. Use as a context manager.
 
@@ -143,37 +165,27 @@ class SceneLandmarker:
 
     POOL_SIZE = 8
 
-    def __init__(
-        self,
-        models: ModelPaths,
-        regions: tuple[Region, ...],
-        *,
-        video: bool,
-        faces_per_region: int,
-        poses_per_region: int,
-        vertical_fov_deg: float = 63.0,
-        min_face_confidence: float = 0.5,
-        min_pose_confidence: float = 0.5,
-    ) -> None:
+    def __init__(self, options: LandmarkerOptions, regions: tuple[Region, ...]) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._vision = vision
         self._base_options = BaseOptions
-        self._models = models
-        self.video = video
-        self.fov_deg = vertical_fov_deg
-        self._mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-        self._min_face_confidence = min_face_confidence
-        self._min_pose_confidence = min_pose_confidence
+        self.options = options
+        self._models = options.models
+        self.video = options.video
+        self.fov_deg = options.vertical_fov_deg
+        self._mode = vision.RunningMode.VIDEO if options.video else vision.RunningMode.IMAGE
+        self._min_face_confidence = options.min_face_confidence
+        self._min_pose_confidence = options.min_pose_confidence
         self._pool: OrderedDict[tuple[Region | None, int, int], tuple[Any, Any]] = OrderedDict()
         self._crop_face: Any = None
-        self._face_model = models.face
+        self._face_model = options.models.face
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose")
         self._last_pose: Future[list[PoseObservation]] | None = None
         self.regions: tuple[Region, ...] = ()
-        self._counts = (faces_per_region, poses_per_region)
+        self._counts = (options.people_per_region, options.people_per_region)
         try:
-            self.use(regions, faces_per_region, poses_per_region)
+            self.use(regions)
         except BaseException:
             self.close()
             raise

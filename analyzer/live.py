@@ -3,29 +3,35 @@
 ``LiveSession.process(frame)`` runs the same ``SessionAnalyzer`` as ``presence analyze`` (same
 models, same signals, same tracking) and adds what a person practising needs at once: whether
 they are looking at the camera now, their running eye-contact share, the current streak, how
-long they have looked away, and a few cues in plain, kind words. Everything is causal (it only
-uses frames seen so far); at the end ``report()`` gives the same report as a batch analysis.
+long they have looked away, and a few cues in plain, kind words. Each person's numbers are
+finished as the report finishes them (``analyzer.tracks.RunningTrack``: the same smoothing,
+shown half a window late, and expressiveness against the neutral face learned so far); at the
+end ``report()`` gives the same report as a batch analysis of the frames it recorded.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from dataclasses import dataclass, field, replace
-
-import numpy as np
+from collections import OrderedDict, deque
+from dataclasses import dataclass, replace
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
-from analyzer.landmarks import FACE_OVAL, SceneLandmarker
+from analyzer.landmarks import FACE_OVAL, LandmarkerOptions, SceneLandmarker
+from analyzer.models import ModelPaths
 from analyzer.pipeline import SessionAnalyzer, session_report
-from analyzer.signals import expression
-from analyzer.types import AnalysisReport, FloatArray, Frame, VideoInfo
-
-AWAY_CUE_S = 5.0  # "you've looked away for a while" after this long
-STILL_FACE_S = 15.0  # "your face is quite still" after this long without expression
-RECENT = 3  # frames in the causal majority vote that steadies the indicator
+from analyzer.signals.person import Measured
+from analyzer.tracks import RunningTrack
+from analyzer.types import (
+    AnalysisReport,
+    FloatArray,
+    Frame,
+    PersonDetection,
+    Region,
+    VideoInfo,
+)
+from analyzer.video import RateSampler
 
 
 @dataclass(frozen=True)
@@ -59,32 +65,17 @@ class LiveFrame:
     latency_ms: float
 
 
-@dataclass
-class _Running:
-    """One person's running numbers (causal)."""
-
-    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
-    contact_s: float = 0.0
-    measured_s: float = 0.0
-    streak_s: float = 0.0
-    away_s: float = 0.0
-    still_s: float = 0.0
-    arms: deque[bool] = field(default_factory=lambda: deque(maxlen=5))
-    features: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=600))
-    last_t: float | None = None
-
-
-def kind_cues(p: LivePerson, staring_s: float) -> tuple[str, ...]:
+def kind_cues(p: LivePerson, cfg: AnalyzerConfig) -> tuple[str, ...]:
     """Plain words for what the numbers say, gently."""
     cues = []
     if p.eye_contact:
-        if p.streak_s >= staring_s:
+        if p.streak_s >= cfg.live.soften_gaze_after_s:
             cues.append(f"Soften your gaze for a moment - you've held it for {p.streak_s:.0f} s")
         else:
             cues.append("You're looking at the camera")
     elif p.eyes_closed:
         cues.append("Eyes closed")
-    elif p.away_s >= AWAY_CUE_S:
+    elif p.away_s >= cfg.live.away_cue_s:
         cues.append("You've looked away for a while - come back when you're ready")
     elif p.eye_contact is False:
         cues.append("Looking away")
@@ -94,91 +85,137 @@ def kind_cues(p: LivePerson, staring_s: float) -> tuple[str, ...]:
 
 
 class LiveSession:
-    """Frame-by-frame analysis of one scene (a webcam) with running numbers."""
+    """Frame-by-frame analysis of one camera with running numbers. A context manager: the
+    models are opened on entering and closed on leaving.
 
-    def __init__(self, landmarker: SceneLandmarker, cfg: AnalyzerConfig, info: VideoInfo) -> None:
-        self.landmarker = landmarker
+    Every frame is analysed and shown; the report keeps frames at ``cfg.live.report_fps`` for at
+    most ``cfg.live.max_report_s`` (after that the overlay goes on and the report says what it
+    covers), and running numbers are kept for at most ``cfg.live.max_people`` people, so memory
+    does not grow with the length of a session."""
+
+    RATE_FRAMES = 30  # the analysis rate is measured over this many recent frames
+
+    def __init__(
+        self, models: ModelPaths, cfg: AnalyzerConfig, info: VideoInfo, people: int = 1
+    ) -> None:
         self.cfg = cfg
         self.info = info
-        self.reset()
+        self._options = LandmarkerOptions.for_analysis(
+            models, cfg, video=True, people_per_region=people
+        )
+        self._landmarker: SceneLandmarker | None = None
+
+    def __enter__(self) -> LiveSession:
+        return self.open()
+
+    def open(self) -> LiveSession:
+        """Load the models (``close`` frees them); entering the context does this."""
+        if self._landmarker is None:
+            self._landmarker = SceneLandmarker(
+                self._options, (Region(0, 0, self.info.width, self.info.height),)
+            )
+            self.reset()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
 
     def reset(self) -> None:
-        self.session = SessionAnalyzer(self.landmarker, self.cfg)
-        self._people: dict[int, _Running] = {}
-        self._frame_times: deque[float] = deque(maxlen=30)
+        """Start again (new running numbers, new report); the models stay loaded."""
+        if self._landmarker is None:
+            raise RuntimeError("LiveSession is used as a context manager")
+        self.session = SessionAnalyzer(self._landmarker, self.cfg)
+        self.running: OrderedDict[int, RunningTrack] = OrderedDict()
+        self._times_s: deque[float] = deque(maxlen=self.RATE_FRAMES)  # session time
+        self._clock: deque[float] = deque(maxlen=self.RATE_FRAMES)  # wall clock
+        self._report_sampler = RateSampler(self.cfg.live.report_fps)
+        self._report_start_s: float | None = None
+        self._report_full = False
         self.warnings: list[str] = []
+
+    def rate_fps(self) -> float:
+        """Frames analysed per second of session time, over the last few frames."""
+        t = self._times_s
+        if len(t) < 2 or t[-1] <= t[0]:
+            return self.cfg.analysis_fps
+        return (len(t) - 1) / (t[-1] - t[0])
+
+    def _record(self, frame: Frame) -> bool:
+        t = frame.timestamp_ms / 1000.0
+        if self._report_start_s is None:
+            self._report_start_s = t
+        if t - self._report_start_s > self.cfg.live.max_report_s:
+            if not self._report_full:
+                self._report_full = True
+                self.warnings.append(
+                    f"the report covers the first {self.cfg.live.max_report_s / 60:g} min of "
+                    f"the session"
+                )
+            return False
+        return self._report_sampler.keep(frame.timestamp_ms)
 
     def process(self, frame: Frame) -> LiveFrame:
         t0 = time.perf_counter()
         t = frame.timestamp_ms / 1000.0
-        results = self.session.process(frame)
-        people = []
-        for key, measured, det in results:
-            run = self._people.setdefault(key, _Running())
-            dt = 0.0 if run.last_t is None else min(max(t - run.last_t, 0.0), 1.0)
-            run.last_t = t
-            s = measured.sample
-            if s.eye_contact is not None:
-                run.recent.append(s.eye_contact)
-            contact = None
-            if s.eye_contact is not None and run.recent:
-                contact = sum(run.recent) * 2 > len(run.recent)
-            if contact is not None:
-                run.measured_s += dt
-                run.contact_s += dt if contact else 0.0
-                run.streak_s = run.streak_s + dt if contact else 0.0
-                run.away_s = 0.0 if contact else run.away_s + dt
-            elif not s.eyes_closed:  # face lost: still away; a blink does not count either way
-                run.away_s += dt
-                run.streak_s = 0.0
-            if s.arms_crossed is not None:
-                run.arms.append(s.arms_crossed)
-            arms = None if not run.arms else sum(run.arms) * 2 > len(run.arms)
-            expr = None
-            if measured.expression_features is not None:
-                run.features.append(measured.expression_features)
-                if len(run.features) >= self.cfg.expression.min_baseline_s * 10:
-                    e = self.cfg.expression
-                    neutral = expression.neutral_baseline(
-                        np.stack(run.features), e.baseline_percentile
-                    )
-                    expr = float(
-                        expression.expressiveness(
-                            measured.expression_features, neutral, e.scale, e.dead_zone
-                        )
-                    )
-            face = det.face
-            share = run.contact_s / run.measured_s if run.measured_s > 0 else None
-            person = LivePerson(
-                key=key,
-                face_outline_xy=None if face is None else face.landmarks_xy[list(FACE_OVAL)],
-                eyes_xy=None if face is None else face.eyes_mid_xy,
-                face_width_px=s.face_width_px,
-                gaze_yaw_deg=s.gaze_yaw_deg,
-                gaze_pitch_deg=s.gaze_pitch_deg,
-                eye_contact=contact,
-                eyes_closed=s.eyes_closed,
-                contact_share=share,
-                measured_s=run.measured_s,
-                streak_s=run.streak_s,
-                away_s=run.away_s,
-                arms_crossed=arms,
-                openness=s.openness,
-                expressiveness=expr,
-                smile=s.smile,
-                cues=(),
-            )
-            people.append(replace(person, cues=kind_cues(person, self.cfg.episodes.staring_min_s)))
-        self._frame_times.append(time.perf_counter())
-        ft = self._frame_times
-        fps = (len(ft) - 1) / (ft[-1] - ft[0]) if len(ft) > 1 and ft[-1] > ft[0] else 0.0
+        results = self.session.process(frame, record=self._record(frame))
+        self._times_s.append(t)
+        rate = self.rate_fps()
+        found = {key: (measured, det) for key, measured, det in results}
+        for key in found:
+            if key not in self.running:
+                self.running[key] = RunningTrack(self.cfg)
+                if len(self.running) > self.cfg.live.max_people:
+                    self.running.popitem(last=False)  # the least recently seen
+            self.running.move_to_end(key)
+        for key, run in self.running.items():
+            run.push(t, found[key][0] if key in found else None, rate)
+        people = [self._person(key, m, det) for key, (m, det) in found.items()]
+        self._clock.append(time.perf_counter())
+        c = self._clock
+        fps = (len(c) - 1) / (c[-1] - c[0]) if len(c) > 1 and c[-1] > c[0] else 0.0
         people.sort(key=lambda p: p.eyes_xy[0] if p.eyes_xy else math.inf)
         return LiveFrame(
             time_s=t, people=tuple(people), fps=fps, latency_ms=(time.perf_counter() - t0) * 1000.0
         )
 
+    def _person(self, key: int, measured: Measured, det: PersonDetection) -> LivePerson:
+        run = self.running[key]
+        s = measured.sample
+        face = det.face
+        person = LivePerson(
+            key=key,
+            face_outline_xy=None if face is None else face.landmarks_xy[list(FACE_OVAL)],
+            eyes_xy=None if face is None else face.eyes_mid_xy,
+            face_width_px=s.face_width_px,
+            gaze_yaw_deg=s.gaze_yaw_deg,
+            gaze_pitch_deg=s.gaze_pitch_deg,
+            eye_contact=run.eye_contact,
+            eyes_closed=s.eyes_closed,
+            contact_share=run.clock.share,
+            measured_s=run.clock.measured_s,
+            streak_s=run.clock.streak_s,
+            away_s=run.clock.away_s,
+            arms_crossed=run.arms_crossed,
+            openness=s.openness,
+            expressiveness=run.expressiveness,
+            smile=s.smile,
+            cues=(),
+        )
+        return replace(person, cues=kind_cues(person, self.cfg))
+
+    def finish(self) -> None:
+        """Finish the running numbers still inside a smoothing window (the end of a session)."""
+        for run in self.running.values():
+            run.flush()
+
     def report(self) -> AnalysisReport | None:
-        """The same report as a batch analysis of everything seen; None if no one was seen."""
+        """The same report as a batch analysis of the frames recorded; None if no one was
+        seen."""
         try:
             return session_report(self.session, self.info, self.warnings, self.cfg, live=True)
         except NoPersonError:

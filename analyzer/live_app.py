@@ -12,12 +12,12 @@ from pathlib import Path
 import cv2
 
 from analyzer.config import AnalyzerConfig
-from analyzer.landmarks import ModelPaths, SceneLandmarker
 from analyzer.live import LiveSession
+from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.overlay import draw
 from analyzer.report import summary, write_outputs
-from analyzer.types import Region, SourceKind
+from analyzer.types import SourceKind
 from analyzer.video import LatestFrame, VideoWriter, open_source
 
 WINDOW = "Presence - practice (q: quit, r: reset, s: snapshot)"
@@ -52,17 +52,7 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
             from analyzer.errors import InputError
 
             raise InputError(f"{opts.source}: live mode needs a camera or a video, not an image")
-        lm = stack.enter_context(
-            SceneLandmarker(
-                models,
-                (Region(0, 0, info.width, info.height),),
-                video=True,
-                faces_per_region=opts.people,
-                poses_per_region=opts.people,
-                vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
-            )
-        )
-        session = LiveSession(lm, cfg, info)
+        session = stack.enter_context(LiveSession(models, cfg, info, people=opts.people))
         # Start the clock only now that the models are loaded, or a file played as a camera
         # would lose its first second to start-up.
         camera = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)

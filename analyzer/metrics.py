@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.attention import ScreenTarget
 from analyzer.config import AnalyzerConfig, EpisodeConfig
-from analyzer.signals.head import Nod, detect_nods
+from analyzer.signals.head import detect_nods
 from analyzer.types import (
     AttentionMetrics,
     BoutStats,
@@ -24,9 +23,11 @@ from analyzer.types import (
     ExpressivenessMetrics,
     EyeContactMetrics,
     HeadMetrics,
+    Nod,
     PersonSample,
     PostureMetrics,
     PresenceMetrics,
+    ScreenTarget,
 )
 
 
@@ -158,7 +159,9 @@ def person_metrics(
 
     down_runs = runs([s.looking_down for s in samples], times, dts, ep.bridge_gap_s)
 
-    crossed_ratio, posture_cov = ratio_and_coverage([s.arms_crossed for s in samples], dts)
+    crossed = [s.arms_crossed for s in samples]
+    crossed_ratio, posture_cov = ratio_and_coverage(crossed, dts)
+    crossed_runs = runs(crossed, times, dts, ep.bridge_gap_s)
     openness, _ = ratio_and_coverage([s.openness for s in samples], dts)
 
     expr, expr_cov = ratio_and_coverage([s.expressiveness for s in samples], dts)
@@ -191,11 +194,17 @@ def person_metrics(
             arms_crossed_ratio=_r(crossed_ratio),
             openness=_r(openness),
             coverage=_r(posture_cov) or 0.0,
+            crossed_episodes=episodes(crossed_runs, True, ep.arms_crossed_min_s),
         ),
         expressiveness=ExpressivenessMetrics(
             score=_r(expr), smile_ratio=_r(smile_ratio), coverage=_r(expr_cov) or 0.0
         ),
-        head=HeadMetrics(nods=nod_count, nods_per_min=per_min, coverage=_r(head_cov) or 0.0),
+        head=HeadMetrics(
+            nods=nod_count,
+            nods_per_min=per_min,
+            coverage=_r(head_cov) or 0.0,
+            nod_list=tuple(nods or ()),
+        ),
         looking_down_episodes=episodes(down_runs, True, ep.looking_down_min_s),
     )
 

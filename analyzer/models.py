@@ -51,6 +51,15 @@ POSE_LANDMARKER_FULL = ModelSpec(
 )
 ALL_MODELS: tuple[ModelSpec, ...] = (FACE_LANDMARKER, POSE_LANDMARKER_FULL)
 
+
+@dataclass(frozen=True)
+class ModelPaths:
+    """The two bundles the analyzer runs, ready on disk."""
+
+    face: Path
+    pose: Path
+
+
 Downloader = Callable[[str, Path], None]
 
 
@@ -162,3 +171,17 @@ class ModelStore:
                 digest_ok = sha256_of(p) == spec.sha256
             out.append(ModelStatus(spec=spec, path=p, present=present, digest_ok=digest_ok))
         return out
+
+
+def model_paths(models_dir: Path | None = None, cache_dir: Path | None = None) -> ModelPaths:
+    """The one place settings become model paths: ``models_dir`` (an explicit folder, used as
+    given), else the ``PRESENCE_MODELS_DIR`` setting, else the user's cache (downloaded there and
+    checked on first use; ``cache_dir`` or ``PRESENCE_CACHE_DIR`` moves it). A missing or
+    unobtainable bundle is a ``ModelError`` that says where it was looked for."""
+    from analyzer.settings import AnalyzerSettings
+
+    settings = AnalyzerSettings()
+    store = ModelStore(
+        explicit_dir=models_dir or settings.models_dir, cache_dir=cache_dir or settings.cache_dir
+    )
+    return ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))

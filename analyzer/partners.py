@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -32,49 +31,16 @@ import numpy.typing as npt
 from analyzer.config import PartnerConfig
 from analyzer.metrics import frame_durations, ratio_and_coverage, runs
 from analyzer.smoothing import majority_smooth
-from analyzer.types import Episode, PersonSample
+from analyzer.types import (
+    ConnectionMoment,
+    Episode,
+    Mirroring,
+    PartnerReport,
+    PersonSample,
+    Synchrony,
+)
 
 Arr = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Synchrony:
-    score: float | None  # mean best-lag correlation over windows
-    surrogate_mean: float | None
-    chance_threshold: float | None  # the surrogates' chance_percentile
-    above_chance: bool | None
-    lead_lag_s: float | None  # > 0: person 1 leads
-    windows: int
-
-
-@dataclass(frozen=True)
-class Mirroring:
-    person_id: int
-    smiles: int | None  # smiles this person started while the partner could be seen
-    answered: int | None  # of those, answered by the partner within the window
-    answered_by_chance: float | None  # how many a partner smiling at random times would answer
-
-
-@dataclass(frozen=True)
-class ConnectionMoment:
-    start_s: float
-    end_s: float
-    score: float
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PartnerReport:
-    ids: tuple[int, int]
-    same_room: bool | None  # None: one room or a call could not be told
-    looking_at_partner: tuple[float | None, float | None]  # per person, room only
-    mutual_gaze_ratio: float | None
-    mutual_gaze_coverage: float
-    mutual_gaze_episodes: tuple[Episode, ...]
-    head_synchrony: Synchrony
-    expression_synchrony: Synchrony
-    mirroring: tuple[Mirroring, Mirroring]
-    moments: tuple[ConnectionMoment, ...]
 
 
 # -- looking at each other -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.partners import Mirroring, Synchrony
+from analyzer.types import Mirroring, Synchrony
 
 
 def synchrony_sentence(name: str, s: Synchrony, ids: tuple[int, int]) -> str:

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -181,9 +182,41 @@ class _Track:
     anchor_xy: tuple[float, float]
     last_time_s: float
     look: FloatArray | None = None
-    xs: list[float] = field(default_factory=list)
-    ys: list[float] = field(default_factory=list)
+    spots: _EvenSample = field(default_factory=lambda: _EvenSample())
     regions: Counter[Region] = field(default_factory=Counter)
+
+
+@dataclass
+class _EvenSample:
+    """An even sample of where a person was over the whole session: every point up to
+    ``2 * KEEP``, then every 2nd, every 4th... so the median of where they sat needs memory that
+    does not grow with the video (exact for the first 4096 frames, 6.8 min at 10 per second)."""
+
+    KEEP: ClassVar[int] = 2048
+    points: list[tuple[float, float]] = field(default_factory=list)
+    stride: int = 1
+    seen: int = 0
+
+    def add(self, xy: tuple[float, float]) -> None:
+        if self.seen % self.stride == 0:
+            self.points.append(xy)
+            if len(self.points) >= 2 * self.KEEP:
+                self.points = self.points[::2]
+                self.stride *= 2
+        self.seen += 1
+
+    def merge(self, other: _EvenSample) -> None:
+        """Add another sample's points, thinned to this one's stride (approximately even)."""
+        step = max(1, self.stride // other.stride)
+        self.points += other.points[::step]
+        self.seen += other.seen
+        while len(self.points) >= 2 * self.KEEP:
+            self.points = self.points[::2]
+            self.stride *= 2
+
+    def median(self) -> tuple[float, float]:
+        xy = np.asarray(self.points)
+        return (float(np.median(xy[:, 0])), float(np.median(xy[:, 1])))
 
 
 class PersonTracker:
@@ -199,10 +232,6 @@ class PersonTracker:
     def __init__(self, max_jump: float = 0.25) -> None:
         self.max_jump = max_jump
         self._tracks: list[_Track] = []
-
-    @property
-    def keys(self) -> list[int]:
-        return [t.key for t in self._tracks]
 
     def _cost(self, p: PersonDetection, t: _Track) -> float | None:
         app = appearance_distance(p.appearance, t.look)
@@ -256,8 +285,7 @@ class PersonTracker:
             t.anchor_xy = p.anchor_xy
             t.region = p.region
             t.last_time_s = time_s
-            t.xs.append(p.anchor_xy[0])
-            t.ys.append(p.anchor_xy[1])
+            t.spots.add(p.anchor_xy)
             t.regions[p.region] += 1
             if p.appearance is not None:
                 t.look = p.appearance if t.look is None else 0.9 * t.look + 0.1 * p.appearance
@@ -283,20 +311,18 @@ class PersonTracker:
     def absorb(self, key: int, other: int) -> None:
         """``other`` turned out to be the same person as ``key``: one track from now on."""
         t, o = self._tracks[key], self._tracks[other]
-        t.xs += o.xs
-        t.ys += o.ys
-        t.regions.update(o.regions)
-        if len(o.xs) > len(t.xs) - len(o.xs) and o.look is not None:
+        if o.spots.seen > t.spots.seen and o.look is not None:
             t.look = o.look  # the look seen longer
+        t.spots.merge(o.spots)
+        t.regions.update(o.regions)
         if o.last_time_s > t.last_time_s:
             t.anchor_xy, t.region, t.last_time_s = o.anchor_xy, o.region, o.last_time_s
-        o.xs, o.ys, o.regions = [], [], Counter()
+        o.spots, o.regions = _EvenSample(), Counter()
         o.look = None
         o.last_time_s = -math.inf
 
     def median_anchor(self, key: int) -> tuple[float, float]:
-        t = self._tracks[key]
-        return (float(np.median(t.xs)), float(np.median(t.ys)))
+        return self._tracks[key].spots.median()
 
     def region(self, key: int) -> Region:
         """The region (gallery tile) the person was seen in most."""

@@ -21,9 +21,15 @@ import numpy.typing as npt
 from analyzer import __version__
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
-from analyzer.landmarks import ModelPaths, SceneLandmarker, head_crop_box, mediapipe_version
+from analyzer.landmarks import (
+    LandmarkerOptions,
+    SceneLandmarker,
+    head_crop_box,
+    mediapipe_version,
+)
 from analyzer.metrics import person_metrics
-from analyzer.partners import PartnerReport, analyse_partners
+from analyzer.models import ModelPaths
+from analyzer.partners import analyse_partners
 from analyzer.people import (
     PersonTracker,
     appearance,
@@ -42,6 +48,7 @@ from analyzer.types import (
     AnalysisReport,
     Frame,
     ImageArray,
+    PartnerReport,
     PersonDetection,
     PersonReport,
     PersonTrack,
@@ -90,20 +97,26 @@ class SessionAnalyzer:
         self._thumbs: dict[Region, npt.NDArray[np.int16]] = {}
         self._cut_at: dict[Region, int] = {}  # the frame a region's picture was last cut
         self._held_at = -1  # the frame the held bodies were seen in
-        self.times_s: list[float] = []
+        self._n = 0  # frames processed
+        self.times_s: list[float] = []  # of the frames recorded
         self._tracks: dict[int, _TrackData] = {}
         self._held_poses: tuple[PoseObservation, ...] = ()
         self._pending_poses: Future[list[PoseObservation]] | None = None
         self._pending_at = 0
 
-    def process(self, frame: Frame) -> list[tuple[int, Measured, PersonDetection]]:
+    def process(
+        self, frame: Frame, *, record: bool = True
+    ) -> list[tuple[int, Measured, PersonDetection]]:
         """Analyse one frame; returns (track key, measurement, detection) per person found.
+        ``record``: keep the frame's measurements for the report (a live session keeps fewer
+        frames than it shows).
 
         In video the body model runs on every ``pose_every_n``-th frame in the background while
         the face model works on that frame and the next; its bodies are used from two frames
         later until the next ones (a lag of 0.2 s at 10 frames per second, which posture does
         not mind). For a still image everything is measured on the image itself."""
-        n = len(self.times_s)
+        n = self._n
+        self._n += 1
         span = self.plan.span_at(frame.timestamp_ms / 1000.0)
         if span is not self._span:  # the layout of the recording changed
             # a tile that kept its name (an inset dragged or resized) keeps its people
@@ -149,16 +162,18 @@ class SessionAnalyzer:
         ]
         time_s = frame.timestamp_ms / 1000.0
         keys = self.tracker.update(time_s, people)
-        self.times_s.append(time_s)
         out = []
         for key, det in zip(keys, people, strict=True):
             m = measure_person(det, time_s, self.cfg)
-            data = self._tracks.setdefault(key, _TrackData())
-            data.frames[n] = m
-            where = span.position_of(det.region)
-            if where is not None:
-                data.positions[where] += 1
+            if record:
+                data = self._tracks.setdefault(key, _TrackData())
+                data.frames[len(self.times_s)] = m
+                where = span.position_of(det.region)
+                if where is not None:
+                    data.positions[where] += 1
             out.append((key, m, det))
+        if record:
+            self.times_s.append(time_s)
         return out
 
     def _cut_regions(self, rgb: ImageArray) -> list[Region]:
@@ -189,18 +204,20 @@ class SessionAnalyzer:
             return det
         return replace(det, face=found[0], anchor_xy=found[0].eyes_mid_xy)
 
-    def rate_fps(self) -> float:
-        """Frames analysed per second of session time (live sessions drop frames)."""
+    def recorded_rate_fps(self) -> float:
+        """Frames recorded per second of session time (a live session's rate is what the camera
+        and the machine gave, not a setting)."""
         t = self.times_s
         if len(t) < 2 or t[-1] <= t[0]:
             return self.cfg.analysis_fps
         return round((len(t) - 1) / (t[-1] - t[0]), 2)
 
-    def tracks(self) -> tuple[list[PersonTrack], int]:
+    def tracks(self, rate_fps: float) -> tuple[list[PersonTrack], int]:
         """Finished tracks in position order (left to right, top to bottom, the main picture
-        before the inset), and how many short tracks were dropped."""
+        before the inset), and how many short tracks were dropped. ``rate_fps``: the rate the
+        recorded frames were analysed at."""
         n_frames = len(self.times_s)
-        dt = 1.0 / self.cfg.analysis_fps
+        dt = 1.0 / rate_fps
         keep = [
             k
             for k, d in self._tracks.items()
@@ -218,7 +235,9 @@ class SessionAnalyzer:
         tracks = []
         for pid, (i, pos) in enumerate(zip(order, names, strict=True), start=1):
             key = keep[i]
-            samples, target = finish_track(self.times_s, self._tracks[key].frames, self.cfg)
+            samples, target = finish_track(
+                self.times_s, self._tracks[key].frames, self.cfg, rate_fps
+            )
             tracks.append(
                 PersonTrack(
                     id=pid,
@@ -288,14 +307,10 @@ def analyze(
         sampler = RateSampler(cfg.analysis_fps)
         duration_ms = (info.duration_s or 0.0) * 1000.0
         first = plan.spans[0]
-        with SceneLandmarker(
-            models,
-            first.regions,
-            video=video,
-            faces_per_region=first.people_per_region,
-            poses_per_region=first.people_per_region,
-            vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
-        ) as lm:
+        options = LandmarkerOptions.for_analysis(
+            models, cfg, video=video, people_per_region=first.people_per_region
+        )
+        with SceneLandmarker(options, first.regions) as lm:
             session = SessionAnalyzer(lm, cfg, plan)
             frames = source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)
             ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))
@@ -353,7 +368,8 @@ def session_report(
     """The report of a finished session (batch or live: a live session reports the rate it
     actually analysed at, since it drops frames to keep up)."""
     warnings = list(warnings)
-    tracks, dropped = session.tracks()
+    rate = session.recorded_rate_fps() if live else cfg.analysis_fps
+    tracks, dropped = session.tracks(rate)
     measured = [t for t in tracks if _measured_anything(t)]
     if len(measured) < len(tracks):
         warnings.append(
@@ -395,7 +411,6 @@ def session_report(
             f"{cfg.max_people or MAX_PEOPLE_PER_REGION} per picture, and only people whose face or "
             f"arms could be measured)"
         )
-    rate = session.rate_fps() if live else cfg.analysis_fps
     return AnalysisReport(
         video=info,
         partners=pair_report(people, plan, cfg, rate),
@@ -405,7 +420,7 @@ def session_report(
         regions=plan.main.regions,
         people=tuple(people),
         warnings=tuple(warnings),
-        settings=cfg.as_dict(),
+        config=cfg,
         versions={"presence": __version__, "mediapipe": mediapipe_version()},
         layout_spans=plan.spans,
     )

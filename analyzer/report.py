@@ -11,33 +11,32 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from analyzer.errors import OutputError
-from analyzer.partners import PartnerReport, Synchrony
 from analyzer.partners_text import mirroring_sentence, synchrony_sentence
 from analyzer.report_schema import (
-    AttentionModel,
-    BoutsModel,
-    ConnectionMomentModel,
-    EpisodeModel,
-    ExpressivenessModel,
-    EyeContactModel,
     GeneratorModel,
-    HeadModel,
     LayoutModel,
     LayoutSpanModel,
     MirroringModel,
     PartnersModel,
     PersonModel,
-    PostureModel,
     Report,
-    SynchronyModel,
     TileModel,
     VideoModel,
 )
-from analyzer.types import AnalysisReport, Episode, PersonReport, Region, SourceKind
+from analyzer.types import (
+    AnalysisReport,
+    PartnerReport,
+    PersonReport,
+    Region,
+    SourceKind,
+)
 
 TIMELINE_COLUMNS = (
     "time_s",
@@ -61,11 +60,17 @@ TIMELINE_COLUMNS = (
 )
 
 
-def _episodes(eps: Iterable[Episode]) -> list[EpisodeModel]:
-    return [
-        EpisodeModel(start_s=e.start_s, end_s=e.end_s, duration_s=round(e.duration_s, 3))
-        for e in eps
-    ]
+M = TypeVar("M", bound=BaseModel)
+
+
+def _from(model: type[M], obj: object, **given: object) -> M:
+    """``model`` read from the attributes of ``obj`` with the same names (nested dataclasses
+    too, into their own models), and ``given`` for fields named otherwise. A field the
+    dataclass lacks is an AttributeError, so the two cannot drift apart silently."""
+    data = {
+        name: given[name] if name in given else getattr(obj, name) for name in model.model_fields
+    }
+    return model.model_validate(data, from_attributes=True)
 
 
 def _tile(r: Region) -> TileModel:
@@ -74,44 +79,12 @@ def _tile(r: Region) -> TileModel:
 
 def _person(p: PersonReport, gallery: bool) -> PersonModel:
     m = p.metrics
-    return PersonModel(
+    return _from(
+        PersonModel,
+        m,
         id=p.track.id,
         position=p.track.position.value,
         tile=_tile(p.track.region) if gallery and p.track.region is not None else None,
-        face_visible_ratio=m.face_visible_ratio,
-        eye_contact=EyeContactModel(
-            ratio=m.eye_contact.ratio,
-            coverage=m.eye_contact.coverage,
-            bouts=BoutsModel(
-                count=m.eye_contact.bouts.count,
-                median_s=m.eye_contact.bouts.median_s,
-                longest_s=m.eye_contact.bouts.longest_s,
-            ),
-            look_away_episodes=_episodes(m.eye_contact.look_away_episodes),
-            staring_episodes=_episodes(m.eye_contact.staring_episodes),
-        ),
-        attention=AttentionModel(
-            ratio=m.attention.ratio,
-            coverage=m.attention.coverage,
-            target_yaw_deg=m.attention.target_yaw_deg,
-            target_pitch_deg=m.attention.target_pitch_deg,
-            calibration_confidence=m.attention.calibration_confidence,
-            same_as_camera=m.attention.same_as_camera,
-        ),
-        posture=PostureModel(
-            arms_crossed_ratio=m.posture.arms_crossed_ratio,
-            openness=m.posture.openness,
-            coverage=m.posture.coverage,
-        ),
-        expressiveness=ExpressivenessModel(
-            score=m.expressiveness.score,
-            smile_ratio=m.expressiveness.smile_ratio,
-            coverage=m.expressiveness.coverage,
-        ),
-        head=HeadModel(
-            nods=m.head.nods, nods_per_min=m.head.nods_per_min, coverage=m.head.coverage
-        ),
-        looking_down_episodes=_episodes(m.looking_down_episodes),
     )
 
 
@@ -149,48 +122,19 @@ def to_model(report: AnalysisReport) -> Report:
             ],
         ),
         people=[_person(p, gallery) for p in report.people],
-        settings=dict(report.settings),
+        settings=report.config.as_dict(),
         warnings=list(report.warnings),
         partners=None if report.partners is None else _partners(report.partners),
     )
 
 
-def _sync(s: Synchrony) -> SynchronyModel:
-    return SynchronyModel(
-        score=s.score,
-        surrogate_mean=s.surrogate_mean,
-        chance_threshold=s.chance_threshold,
-        above_chance=s.above_chance,
-        lead_lag_s=s.lead_lag_s,
-        windows=s.windows,
-    )
-
-
 def _partners(p: PartnerReport) -> PartnersModel:
-    return PartnersModel(
+    return _from(
+        PartnersModel,
+        p,
         people=list(p.ids),
-        same_room=p.same_room,
-        looking_at_partner=list(p.looking_at_partner),
-        mutual_gaze_ratio=p.mutual_gaze_ratio,
-        mutual_gaze_coverage=p.mutual_gaze_coverage,
-        mutual_gaze_episodes=_episodes(p.mutual_gaze_episodes),
-        head_synchrony=_sync(p.head_synchrony),
-        expression_synchrony=_sync(p.expression_synchrony),
-        mirroring=[
-            MirroringModel(
-                person=m.person_id,
-                smiles=m.smiles,
-                answered=m.answered,
-                answered_by_chance=m.answered_by_chance,
-            )
-            for m in p.mirroring
-        ],
-        moments_of_connection=[
-            ConnectionMomentModel(
-                start_s=m.start_s, end_s=m.end_s, score=m.score, reasons=list(m.reasons)
-            )
-            for m in p.moments
-        ],
+        mirroring=[_from(MirroringModel, m, person=m.person_id) for m in p.mirroring],
+        moments_of_connection=p.moments,
     )
 
 
@@ -304,8 +248,7 @@ def summary(report: AnalysisReport) -> str:
     """A few plain lines for a person, not a table of numbers."""
     v = report.video
     still = v.kind == SourceKind.IMAGE
-    expression = report.settings.get("expression")
-    smile_threshold = float(expression["smile_threshold"]) if isinstance(expression, dict) else 0.5
+    smile_threshold = report.config.expression.smile_threshold
     head = f"{v.name}: {len(report.people)} person(s)"
     if v.duration_s:
         head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"

@@ -13,10 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzer.config import AnalyzerConfig
-from analyzer.metrics import frame_durations, person_nods, runs
 from analyzer.partners_text import mirroring_sentence, synchrony_sentence
-from analyzer.thumbnails import crop_around, frames_at, jpeg_data_uri
+from analyzer.thumbnails import crops_at, jpeg_data_uri
 from analyzer.types import AnalysisReport, PersonReport, PersonSample, SourceKind
 
 COLOURS = ("#2f6f9e", "#c0623a", "#4c9a5b", "#8a5fb0")
@@ -34,7 +32,7 @@ class Moment:
         return (self.person_id, self.kind, self.start_s)
 
 
-def moments(report: AnalysisReport, cfg: AnalyzerConfig) -> list[Moment]:
+def moments(report: AnalysisReport) -> list[Moment]:
     out: list[Moment] = []
     for p in report.people:
         m = p.metrics
@@ -46,12 +44,7 @@ def moments(report: AnalysisReport, cfg: AnalyzerConfig) -> list[Moment]:
             Moment(pid, "held gaze", e.start_s, e.end_s) for e in m.eye_contact.staring_episodes
         ]
         out += [Moment(pid, "looked down", e.start_s, e.end_s) for e in m.looking_down_episodes]
-        samples = p.track.samples
-        t = [s.time_s for s in samples]
-        d = frame_durations(t, 1.0 / cfg.analysis_fps)
-        for r in runs([s.arms_crossed for s in samples], t, d, cfg.episodes.bridge_gap_s):
-            if r.state and r.duration_s >= 1.0:
-                out.append(Moment(pid, "arms crossed", round(r.start_s, 3), round(r.end_s, 3)))
+        out += [Moment(pid, "arms crossed", e.start_s, e.end_s) for e in m.posture.crossed_episodes]
     return sorted(out, key=lambda mo: (mo.start_s, mo.person_id))
 
 
@@ -72,25 +65,26 @@ def moment_thumbnails(
     """A picture of the person at the start of each moment (the first ``limit`` moments, and
     both partners in each moment of connection)."""
     items = list(items)[:limit] + connection_moments_as_moments(report)
-    when = {mo.key: mo.start_s + min(0.5, (mo.end_s - mo.start_s) / 2) for mo in items}
-    frames = frames_at(media, list(when.values()))
     by_id = {p.track.id: p for p in report.people}
-    out = {}
+    wanted: list[tuple[float, tuple[float, float], float]] = []
+    keys = []
     for mo in items:
-        rgb = frames.get(when[mo.key])
         person = by_id.get(mo.person_id)
-        if rgb is None or person is None:
+        if person is None:
             continue
-        s = _nearest(person.track.samples, when[mo.key])
-        face_w = s.face_width_px or rgb.shape[0] / 6
-        centre = s.anchor_xy or (rgb.shape[1] / 2, rgb.shape[0] / 2)
+        t = mo.start_s + min(0.5, (mo.end_s - mo.start_s) / 2)
+        s = _nearest(person.track.samples, t)
+        face_w = s.face_width_px or report.video.height / 6
+        centre = s.anchor_xy or (report.video.width / 2, report.video.height / 2)
         if mo.kind == "arms crossed":
             centre = (centre[0], centre[1] + 2.2 * face_w)
             side = 6.0 * face_w
         else:
             side = 2.6 * face_w
-        out[mo.key] = jpeg_data_uri(crop_around(rgb, centre, side))
-    return out
+        wanted.append((t, centre, side))
+        keys.append(mo.key)
+    crops = crops_at(media, wanted)
+    return {k: jpeg_data_uri(c) for k, c in zip(keys, crops, strict=True) if c is not None}
 
 
 def _nearest(samples: Sequence[PersonSample], t: float) -> PersonSample:
@@ -183,7 +177,7 @@ def _card(p: PersonReport, colour: str, still: bool) -> str:
     )
 
 
-def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
+def timeline_figure_html(report: AnalysisReport) -> str:
     """All signals of all people on one shared, zoomable time axis (Plotly, inlined)."""
     import plotly.graph_objects as go
     import plotly.io as pio
@@ -228,7 +222,7 @@ def timeline_figure_html(report: AnalysisReport, cfg: AnalyzerConfig) -> str:
         pitch = [
             math.nan if s.head_pitch_deg is None else s.head_pitch_deg for s in p.track.samples
         ]
-        nods = person_nods(p.track.samples, cfg)  # the same nods report.json counts
+        nods = p.metrics.head.nod_list  # the same nods report.json counts
         if nods:
             fig.add_trace(
                 go.Scatter(
@@ -380,17 +374,16 @@ dl dt { font-weight: 600; margin-top: 10px; } dl dd { margin: 2px 0 0 0; color: 
 """
 
 
-def report_page(report: AnalysisReport, media: Path, cfg: AnalyzerConfig) -> str:
+def report_page(report: AnalysisReport, media: Path) -> str:
     """The report page for an analysed file, with pictures of its moments when it is a video
-    (one more decoding pass, up to the last moment)."""
+    (each sought in the video)."""
     video = report.video.kind == SourceKind.VIDEO
-    thumbs = moment_thumbnails(media, report, moments(report, cfg)) if video else {}
-    return render_html(report, cfg, thumbs)
+    thumbs = moment_thumbnails(media, report, moments(report)) if video else {}
+    return render_html(report, thumbs)
 
 
 def render_html(
     report: AnalysisReport,
-    cfg: AnalyzerConfig,
     thumbnails: Mapping[tuple[int, str, float], str] | None = None,
 ) -> str:
     thumbnails = thumbnails or {}
@@ -421,8 +414,8 @@ def render_html(
             "<h3>Over time</h3><p class='note'>Hover for values; drag to zoom, "
             "double-click to zoom out. Gaps are moments that could not be measured.</p>"
         )
-        parts.append(f"<div class='panel'>{timeline_figure_html(report, cfg)}</div>")
-        found = moments(report, cfg)
+        parts.append(f"<div class='panel'>{timeline_figure_html(report)}</div>")
+        found = moments(report)
         parts.append("<h3 id='moments'>Moments worth a look</h3>")
         if found:
             rows = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = "1.3"
 # Versions a reader of this code accepts (minor versions only add fields, which default).
@@ -24,6 +24,11 @@ class EpisodeModel(_Model):
     start_s: float = Field(description="Start, seconds from the beginning of the video.")
     end_s: float = Field(description="End, seconds from the beginning of the video.")
     duration_s: float
+
+    @field_validator("duration_s")
+    @classmethod
+    def _to_the_millisecond(cls, v: float) -> float:
+        return round(v, 3)
 
 
 class BoutsModel(_Model):

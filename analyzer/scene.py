@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzer.config import AnalyzerConfig, Layout
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
 from analyzer.layout import (
     SAME_TILE_IOU,
     WORK_PX,
@@ -38,6 +38,7 @@ from analyzer.layout import (
     region_iou,
     split_regions,
 )
+from analyzer.models import ModelPaths
 from analyzer.tile_check import TileCheck, check_tiles
 from analyzer.types import ImageArray, LayoutSpan, Position, Region, SourceKind
 from analyzer.video import (
@@ -372,14 +373,10 @@ def _still_plan(
 def _image_landmarker(models: ModelPaths, region: Region, cfg: AnalyzerConfig) -> SceneLandmarker:
     """The face and body models for a quick look (image mode): they count more people than are
     analysed, so that a report can say how many it left out."""
-    return SceneLandmarker(
-        models,
-        (region,),
-        video=False,
-        faces_per_region=COUNT_PEOPLE,
-        poses_per_region=COUNT_PEOPLE,
-        vertical_fov_deg=cfg.gaze.camera_vertical_fov_deg,
+    options = LandmarkerOptions.for_analysis(
+        models, cfg, video=False, people_per_region=COUNT_PEOPLE
     )
+    return SceneLandmarker(options, (region,))
 
 
 def _named_layout(

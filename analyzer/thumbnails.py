@@ -11,34 +11,30 @@ import cv2
 import numpy as np
 
 from analyzer.types import ImageArray
-from analyzer.video import open_source
+from analyzer.video import iter_moments, open_source
 
 THUMB_PX = 160
 
 
-def frames_at(path: Path, times_s: Sequence[float]) -> dict[float, ImageArray]:
-    """The frame shown at each requested time (the last frame at or before it), in one pass.
-
-    Frames are only kept for the requested times, so memory does not depend on video length.
-    """
-    wanted = sorted(set(times_s))
-    out: dict[float, ImageArray] = {}
-    if not wanted:
-        return out
+def crops_at(
+    path: Path, wanted: Sequence[tuple[float, tuple[float, float], float]]
+) -> list[ImageArray | None]:
+    """For each (time, centre, side) a square crop of the frame shown then, around ``centre``
+    (frame pixels), ``side`` pixels a side; None where no frame could be had. Each frame is
+    sought (the video is not decoded through) and cropped at once, so memory holds one frame at
+    a time whatever the video's length or picture size."""
+    out: list[ImageArray | None] = [None] * len(wanted)
+    by_time: dict[float, list[int]] = {}
+    for i, (t, _, _) in enumerate(wanted):
+        by_time.setdefault(round(t, 3), []).append(i)
     with open_source(path) as src:
-        i = 0
-        prev = None
-        for frame in src.frames():
-            t = frame.timestamp_ms / 1000.0
-            while i < len(wanted) and t > wanted[i] + 1e-6:
-                out[wanted[i]] = prev.rgb if prev is not None else frame.rgb
-                i += 1
-            if i >= len(wanted):
-                break
-            prev = frame
-        for w in wanted[i:]:
-            if prev is not None:
-                out[w] = prev.rgb
+        for t in sorted(by_time):
+            moment = next(iter_moments(src, [t]), None)
+            if moment is None:
+                continue
+            for i in by_time[t]:
+                _, centre, side = wanted[i]
+                out[i] = np.ascontiguousarray(crop_around(moment.frames[0], centre, side))
     return out
 
 

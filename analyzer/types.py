@@ -9,18 +9,14 @@ not be measured is ``None``, never 0.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.attention import ScreenTarget
-from analyzer.config import Layout
-
-if TYPE_CHECKING:
-    from analyzer.partners import PartnerReport
+from analyzer.config import AnalyzerConfig, Layout
 
 FloatArray = npt.NDArray[np.float32]
 DoubleArray = npt.NDArray[np.float64]
@@ -221,6 +217,14 @@ class Episode:
 
 
 @dataclass(frozen=True)
+class Nod:
+    """One nod: the head dips and comes back up. ``time_s`` is the lowest point."""
+
+    time_s: float
+    amplitude_deg: float
+
+
+@dataclass(frozen=True)
 class BoutStats:
     count: int
     median_s: float | None
@@ -253,6 +257,7 @@ class PostureMetrics:
     arms_crossed_ratio: float | None
     openness: float | None
     coverage: float
+    crossed_episodes: tuple[Episode, ...] = ()  # arms crossed at least episodes.arms_crossed_min_s
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,7 @@ class HeadMetrics:
     nods: int | None
     nods_per_min: float | None
     coverage: float
+    nod_list: tuple[Nod, ...] = ()  # each nod (when nods are measurable)
 
 
 @dataclass(frozen=True)
@@ -278,6 +284,18 @@ class PresenceMetrics:
     expressiveness: ExpressivenessMetrics
     head: HeadMetrics
     looking_down_episodes: tuple[Episode, ...]
+
+
+@dataclass(frozen=True)
+class ScreenTarget:
+    yaw_deg: float
+    pitch_deg: float
+    share: float  # share of the measured gaze within tolerance of the target
+    confidence: float  # 0-1
+    samples: int
+
+    def is_camera(self, camera_tolerance_deg: float) -> bool:
+        return math.hypot(self.yaw_deg, self.pitch_deg) <= camera_tolerance_deg
 
 
 class Position(str, enum.Enum):
@@ -332,6 +350,46 @@ class PersonReport:
 
 
 @dataclass(frozen=True)
+class Synchrony:
+    score: float | None  # mean best-lag correlation over windows
+    surrogate_mean: float | None
+    chance_threshold: float | None  # the surrogates' chance_percentile
+    above_chance: bool | None
+    lead_lag_s: float | None  # > 0: person 1 leads
+    windows: int
+
+
+@dataclass(frozen=True)
+class Mirroring:
+    person_id: int
+    smiles: int | None  # smiles this person started while the partner could be seen
+    answered: int | None  # of those, answered by the partner within the window
+    answered_by_chance: float | None  # how many a partner smiling at random times would answer
+
+
+@dataclass(frozen=True)
+class ConnectionMoment:
+    start_s: float
+    end_s: float
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PartnerReport:
+    ids: tuple[int, int]
+    same_room: bool | None  # None: one room or a call could not be told
+    looking_at_partner: tuple[float | None, float | None]  # per person, room only
+    mutual_gaze_ratio: float | None
+    mutual_gaze_coverage: float
+    mutual_gaze_episodes: tuple[Episode, ...]
+    head_synchrony: Synchrony
+    expression_synchrony: Synchrony
+    mirroring: tuple[Mirroring, Mirroring]
+    moments: tuple[ConnectionMoment, ...]
+
+
+@dataclass(frozen=True)
 class AnalysisReport:
     video: VideoInfo
     frames_analyzed: int
@@ -340,7 +398,7 @@ class AnalysisReport:
     regions: tuple[Region, ...]
     people: tuple[PersonReport, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    settings: Mapping[str, object] = field(default_factory=dict)
+    config: AnalyzerConfig = field(default_factory=AnalyzerConfig)
     versions: Mapping[str, str] = field(default_factory=dict)
     partners: PartnerReport | None = None
     layout_spans: tuple[LayoutSpan, ...] = ()

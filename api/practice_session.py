@@ -16,12 +16,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analyzer.config import AnalyzerConfig, EpisodeConfig
+from analyzer.config import AnalyzerConfig
 from analyzer.errors import InputError, TooLargeError
-from analyzer.landmarks import ModelPaths, SceneLandmarker
 from analyzer.limits import MIN_SIDE_PX, image_size
 from analyzer.live import LiveFrame, LiveSession
-from analyzer.types import Frame, Region, SourceKind, VideoInfo
+from analyzer.models import ModelPaths
+from analyzer.types import Frame, SourceKind, VideoInfo
 
 MAX_SIDE_PX = 960  # frames larger than this are refused (the page sends about 480 wide)
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -142,22 +142,14 @@ class PracticeSession:
 
     def __init__(self, models: ModelPaths) -> None:
         self.models = models
-        self.cfg = AnalyzerConfig(analysis_fps=30.0, episodes=EpisodeConfig(staring_min_s=10.0))
+        self.cfg = AnalyzerConfig()
         self.size: tuple[int, int] | None = None
-        self.landmarker: SceneLandmarker | None = None
         self.live: LiveSession | None = None
         self.start = time.monotonic()
         self.last_ms = -1
         self.index = 0
 
     def _open(self, width: int, height: int) -> LiveSession:
-        self.landmarker = SceneLandmarker(
-            self.models,
-            (Region(0, 0, width, height),),
-            video=True,
-            faces_per_region=1,
-            poses_per_region=1,
-        )
         info = VideoInfo(
             name="browser camera",
             kind=SourceKind.CAMERA,
@@ -167,7 +159,7 @@ class PracticeSession:
             duration_s=None,
         )
         self.size = (width, height)
-        self.live = LiveSession(self.landmarker, self.cfg, info)
+        self.live = LiveSession(self.models, self.cfg, info).open()
         return self.live
 
     def frame(self, jpeg: bytes) -> dict[str, Any]:
@@ -186,6 +178,6 @@ class PracticeSession:
         return to_message(result, fit)
 
     def close(self) -> None:
-        if self.landmarker is not None:
-            self.landmarker.close()
-            self.landmarker = None
+        if self.live is not None:
+            self.live.close()
+            self.live = None

@@ -90,8 +90,7 @@ def _analyse(
 ) -> str | None:
     """Run the pipeline; None on success, else the one-line reason it failed."""
     from analyzer.errors import AnalyzerError, OutputError
-    from analyzer.landmarks import ModelPaths
-    from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+    from analyzer.models import ModelPaths, model_paths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
     from analyzer.reel import with_reel
@@ -105,11 +104,8 @@ def _analyse(
     try:
         options = AnalysisOptions.model_validate(json.loads(job.options))
         cfg = options.to_config()
-        store_ = ModelStore(explicit_dir=settings.models_dir, cache_dir=settings.cache_dir)
-        models = ModelPaths(
-            face=store_.path(FACE_LANDMARKER).absolute(),
-            pose=store_.path(POSE_LANDMARKER_FULL).absolute(),
-        )
+        found = model_paths(settings.models_dir, settings.cache_dir)
+        models = ModelPaths(face=found.face.absolute(), pose=found.pose.absolute())
         os.chdir(stored.parent)
         with divert_native_stderr(log_path):
             report = analyze(
@@ -123,7 +119,7 @@ def _analyse(
             report, reel = with_reel(media, report, asked=False)
             if reel is not None:
                 extras["reel.mp4"] = reel
-        html = report_page(report, media, cfg)
+        html = report_page(report, media)
         write_outputs(report, settings.results_dir / job.id, html=html, extras=extras)
     except OutputError as e:  # the results folder: the server's problem, not the video's
         cause = re.search(r"\(([^()]*)\)$", str(e))

@@ -18,7 +18,8 @@ import numpy as np
 
 from analyzer.config import GazeConfig
 from analyzer.evaluation import binary_scores, read_manifest
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
+from analyzer.models import model_paths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.signals import gaze
 from analyzer.types import FaceObservation, Frame, Region
@@ -29,7 +30,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def labelled_faces(manifests: list[Path]) -> list[tuple[bool, FaceObservation | None]]:
     models = SHARED / "models"
-    paths = ModelPaths(models / "face_landmarker.task", models / "pose_landmarker_full.task")
+    options = LandmarkerOptions(model_paths(models), video=False, people_per_region=4)
     out: list[tuple[bool, FaceObservation | None]] = []
     for manifest in manifests:
         for item in read_manifest(manifest):
@@ -42,9 +43,7 @@ def labelled_faces(manifests: list[Path]) -> list[tuple[bool, FaceObservation | 
                     key=lambda f: abs(f.timestamp_ms / 1000 - target),
                 )
                 region = (Region(0, 0, src.info.width, src.info.height),)
-            with SceneLandmarker(
-                paths, region, video=False, faces_per_region=4, poses_per_region=1
-            ) as lm:
+            with SceneLandmarker(options, region) as lm:
                 faces = list(lm.detect_faces(Frame(0, 0, frame.rgb)))
             face = None
             if faces:

@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
+from analyzer.models import model_paths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.types import Frame, Region
 from analyzer.video import open_source
@@ -77,13 +78,11 @@ def main() -> int:
     ap.add_argument("--cols", type=int, default=6)
     args = ap.parse_args()
     models = SHARED / "models"
-    paths = ModelPaths(models / "face_landmarker.task", models / "pose_landmarker_full.task")
+    options = LandmarkerOptions(model_paths(models), video=False, people_per_region=4)
     tiles = []
     with divert_native_stderr(), open_source(args.clip) as src:
         region = (Region(0, 0, src.info.width, src.info.height),)
-        with SceneLandmarker(
-            paths, region, video=False, faces_per_region=4, poses_per_region=4
-        ) as lm:
+        with SceneLandmarker(options, region) as lm:
             next_t = args.start
             for frame in src.frames():
                 t = frame.timestamp_ms / 1000.0

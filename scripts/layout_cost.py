@@ -46,14 +46,12 @@ def call_spec(minutes: float):  # type: ignore[no-untyped-def]
 
 
 def measure(path: Path) -> dict[str, float]:
-    from analyzer.landmarks import ModelPaths
+    from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.pipeline import analyze
 
     models_dir = Path(os.environ.get("PRESENCE_MODELS_DIR", ROOT.parent / "shared" / "models"))
-    models = ModelPaths(
-        models_dir / "face_landmarker.task", models_dir / "pose_landmarker_full.task"
-    )
+    models = model_paths(models_dir)
     timings: dict[str, float] = {}
     with divert_native_stderr():
         report = analyze(path, models, timings=timings)

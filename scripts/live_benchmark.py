@@ -31,15 +31,15 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="video seconds to use")
     args = ap.parse_args()
     from analyzer.config import AnalyzerConfig
-    from analyzer.landmarks import ModelPaths, SceneLandmarker
     from analyzer.live import LiveSession
+    from analyzer.models import model_paths
     from analyzer.native_logs import divert_native_stderr
     from analyzer.overlay import draw
-    from analyzer.types import Frame, Region, SourceKind, VideoInfo
+    from analyzer.types import Frame, SourceKind, VideoInfo
     from analyzer.video import open_source
 
     models = Path(os.environ.get("PRESENCE_MODELS_DIR", ROOT.parent / "shared" / "models"))
-    paths = ModelPaths(models / "face_landmarker.task", models / "pose_landmarker_full.task")
+    paths = model_paths(models)
     frames = []
     with open_source(args.clip) as src:
         for f in src.frames():
@@ -57,13 +57,7 @@ def main() -> int:
     )
     cfg = AnalyzerConfig(analysis_fps=30.0)
     latencies = []
-    with (
-        divert_native_stderr(),
-        SceneLandmarker(
-            paths, (Region(0, 0, 640, 480),), video=True, faces_per_region=1, poses_per_region=1
-        ) as lm,
-    ):
-        session = LiveSession(lm, cfg, info)
+    with divert_native_stderr(), LiveSession(paths, cfg, info) as session:
         for f in frames[:10]:  # warm-up, not counted
             draw(f.rgb, session.process(f))
         session.reset()

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.landmarks import ModelPaths
+from analyzer.errors import ModelError
+from analyzer.models import ModelPaths
+from analyzer.models import model_paths as resolve_model_paths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.pipeline import analyze
 from analyzer.types import AnalysisReport
@@ -42,12 +44,10 @@ def media(rel: str) -> Path:
 
 @pytest.fixture(scope="session")
 def model_paths() -> ModelPaths:
-    d = models_dir()
-    paths = ModelPaths(face=d / "face_landmarker.task", pose=d / "pose_landmarker_full.task")
-    for p in (paths.face, paths.pose):
-        if not p.is_file():
-            pytest.fail(f"model missing: {p} (set PRESENCE_MODELS_DIR to ../shared/models)")
-    return paths
+    try:
+        return resolve_model_paths(models_dir())
+    except ModelError as e:
+        pytest.fail(f"{e} (set PRESENCE_MODELS_DIR to ../shared/models)")
 
 
 @pytest.fixture(scope="session")

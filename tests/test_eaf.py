@@ -18,9 +18,9 @@ from analyzer.eaf import SIGNALS, eaf_spans, nod_spans, tier_id, write_eaf
 from analyzer.errors import OutputError
 from analyzer.metrics import frame_durations, person_metrics, runs
 from analyzer.report import timeline_csv
-from analyzer.signals.head import Nod
 from analyzer.types import (
     AnalysisReport,
+    Nod,
     PersonReport,
     PersonSample,
     PersonTrack,
@@ -49,7 +49,7 @@ def _timeline(report: AnalysisReport, person_id: int, column: str) -> list[tuple
 
 def _write(report: AnalysisReport, rel: str, tmp_path: Path) -> pympi.Elan.Eaf:
     out = tmp_path / "session.eaf"
-    write_eaf(report, out, media(rel), CFG)
+    write_eaf(report, out, media(rel))
     return pympi.Elan.Eaf(str(out))
 
 
@@ -75,7 +75,7 @@ def test_every_person_gets_one_tier_per_signal_and_the_video_is_linked(
     assert linked["MIME_TYPE"] == "video/mp4"
 
     # What was written is what eaf_spans says.
-    for tier, spans in eaf_spans(report, CFG).items():
+    for tier, spans in eaf_spans(report).items():
         assert _annotations(eaf, tier) == sorted(spans), tier
 
 
@@ -168,8 +168,8 @@ def test_rewriting_replaces_the_file_and_leaves_nothing_beside_it(
     report = analyzed(NODDING)
     out = tmp_path / "session.eaf"
     out.write_text("old", encoding="utf-8")
-    write_eaf(report, out, None, CFG)
-    write_eaf(report, out, media(NODDING), CFG)
+    write_eaf(report, out, None)
+    write_eaf(report, out, media(NODDING))
     assert [p.name for p in tmp_path.iterdir()] == ["session.eaf"]
     assert out.read_bytes().startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     assert len(pympi.Elan.Eaf(str(out)).get_linked_files()) == 1
@@ -211,11 +211,12 @@ def _synthetic_report() -> AnalysisReport:
         layout="single",
         regions=(),
         people=(PersonReport(track=track, metrics=person_metrics(track.samples, CFG)),),
+        config=CFG,
     )
 
 
 def test_synthetic_spans_bridge_blinks_but_not_long_gaps() -> None:
-    spans = eaf_spans(_synthetic_report(), CFG)
+    spans = eaf_spans(_synthetic_report())
     assert spans["P1 eye contact"] == [(0, 5000, "eye contact"), (8000, 10000, "eye contact")]
     assert spans["P1 looking away"] == [(5000, 7000, "looking away")]
     assert spans["P1 arms crossed"] == [(2000, 4000, "arms crossed")]
@@ -226,7 +227,7 @@ def test_synthetic_spans_bridge_blinks_but_not_long_gaps() -> None:
 
 def test_synthetic_nods_match_the_metrics_count() -> None:
     report = _synthetic_report()
-    assert report.people[0].metrics.head.nods == len(eaf_spans(report, CFG)["P1 nods"]) == 2
+    assert report.people[0].metrics.head.nods == len(eaf_spans(report)["P1 nods"]) == 2
 
 
 def test_nods_near_the_start_or_close_together_do_not_overlap() -> None:
@@ -240,7 +241,7 @@ def test_nods_near_the_start_or_close_together_do_not_overlap() -> None:
 
 def test_without_media_nothing_is_linked(tmp_path: Path) -> None:
     out = tmp_path / "deep" / "er" / "s.eaf"
-    write_eaf(_synthetic_report(), out, None, CFG)
+    write_eaf(_synthetic_report(), out, None)
     eaf = pympi.Elan.Eaf(str(out))
     assert eaf.get_linked_files() == []
     assert _annotations(eaf, "P1 looking away") == [(5000, 7000, "looking away")]
@@ -250,5 +251,5 @@ def test_an_unwritable_place_is_a_one_line_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(OutputError) as err:
-        write_eaf(_synthetic_report(), blocker / "s.eaf", None, CFG)
+        write_eaf(_synthetic_report(), blocker / "s.eaf", None)
     assert "\n" not in str(err.value) and str(blocker / "s.eaf") in str(err.value)

@@ -7,6 +7,7 @@ import pytest
 
 from analyzer.signals.expression import (
     EXPRESSION_FEATURES,
+    NeutralFace,
     expression_features,
     expressiveness,
     neutral_baseline,
@@ -79,3 +80,19 @@ def test_baseline_needs_frames() -> None:
 def test_smile_is_mean_of_both_sides() -> None:
     assert smile({"mouthSmileLeft": 0.8, "mouthSmileRight": 0.6}) == pytest.approx(0.7)
     assert smile({}) == 0.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 5000])
+@pytest.mark.parametrize("percentile", [0.0, 20.0, 30.0, 50.0, 100.0])
+def test_neutral_face_is_the_percentile_in_fixed_memory(n: int, percentile: float) -> None:
+    """The neutral is kept as a histogram (the same size for a minute or a day of face) and
+    agrees with numpy's percentile to within half a bin."""
+    rng = np.random.default_rng(n)
+    frames = np.clip(rng.beta(0.8, 6.0, (n, len(EXPRESSION_FEATURES))), 0, 1).astype(np.float32)
+    face = NeutralFace()
+    size = face.counts.nbytes
+    for row in frames:
+        face.add(row)
+    assert face.counts.nbytes == size
+    expected = np.percentile(frames, percentile, axis=0)
+    assert np.abs(face.neutral(percentile) - expected).max() <= 0.5 / NeutralFace.BINS + 1e-6

@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 
+from analyzer.config import AnalyzerConfig
 from analyzer.live import LivePerson, kind_cues
 from tests.clips import sound, sound_match
 from tests.conftest import PROJECT_ROOT, Analyzer, media, models_dir
@@ -146,4 +147,4 @@ def _person(**kw: object) -> LivePerson:
     ],
 )
 def test_cues_are_plain_and_kind(state: dict[str, object], expected: list[str]) -> None:
-    assert list(kind_cues(_person(**state), staring_s=10.0)) == expected
+    assert list(kind_cues(_person(**state), AnalyzerConfig())) == expected

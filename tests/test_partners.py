@@ -8,7 +8,6 @@ import pytest
 
 from analyzer.config import PartnerConfig
 from analyzer.partners import (
-    PartnerReport,
     analyse_partners,
     looking_at,
     mirroring,
@@ -16,7 +15,7 @@ from analyzer.partners import (
     synchrony,
 )
 from analyzer.signals.gaze import Gaze, gaze_in_camera, head_position_cm
-from analyzer.types import PersonSample
+from analyzer.types import PartnerReport, PersonSample
 from tests.builders import face
 
 CFG = PartnerConfig()

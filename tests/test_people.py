@@ -160,3 +160,15 @@ def test_someone_else_stepping_into_a_place_is_not_its_owner() -> None:
     k1 = tr.update(0.0, [_seen(150, red), _seen(500, blue)])
     # red leaves; blue steps into red's place
     assert tr.update(2.0, [_seen(160, blue)]) == [k1[1]]
+
+
+def test_where_someone_sat_is_kept_in_bounded_memory() -> None:
+    """The median of a person's place comes from an even sample of the whole session: a day of
+    frames holds no more points than seven minutes, and the median stays where they sat."""
+    from analyzer.people import _EvenSample
+
+    spots = _EvenSample()
+    for i in range(200_000):  # 5.5 h at 10 per second; the first half on the left
+        spots.add((100.0 if i < 90_000 else 500.0, 50.0 + i % 7))
+    assert len(spots.points) < 2 * _EvenSample.KEEP
+    assert spots.median() == (500.0, 53.0)

@@ -22,10 +22,9 @@ from analyzer.progress import (
     load_reports,
     load_sessions,
     progress,
-    progress_html,
-    progress_table,
     trends,
 )
+from analyzer.progress_page import progress_html, progress_table
 from analyzer.report import report_json, to_model
 from analyzer.report_schema import Report
 from tests.conftest import Analyzer

@@ -14,7 +14,8 @@ import pytest
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import NoPersonError
-from analyzer.landmarks import ModelPaths, SceneLandmarker
+from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
+from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.pipeline import analyze
 from analyzer.types import Position, Region
@@ -79,11 +80,8 @@ def test_small_face_is_found_through_the_body(
     with open_source(media(f"gaze/{name}")) as src, divert_native_stderr():
         frame = next(iter(src.frames()))
         with SceneLandmarker(
-            model_paths,
+            LandmarkerOptions(model_paths, video=False, people_per_region=4),
             (Region(0, 0, 1920, 1080),),
-            video=False,
-            faces_per_region=4,
-            poses_per_region=4,
         ) as lm:
             assert lm.observe(frame).faces == ()
     report = analyzed(f"gaze/{name}")

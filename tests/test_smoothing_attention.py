@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analyzer.attention import find_screen_target, on_target
-from analyzer.smoothing import majority_smooth
+from analyzer.smoothing import CentredMajority, majority_smooth
 
 FPS = 10.0
 
@@ -34,6 +34,34 @@ def as_text(values: list[bool | None]) -> str:
 def test_majority_smoothing(pattern: str, expected: str, why: str) -> None:
     values, times = seq(pattern)
     assert as_text(majority_smooth(values, times, 0.3)) == expected, why
+
+
+def test_streamed_smoothing_is_the_batch_smoothing_half_a_window_late() -> None:
+    """Live and batch share one implementation: fed one value at a time, every value comes out
+    as batch smoothing gives it, once a value more than half a window later has arrived, and
+    only about a window of values is ever held."""
+    rng = np.random.default_rng(3)
+    times = np.cumsum(rng.choice([0.033, 0.1, 0.1, 0.4], 5000)).tolist()
+    values: list[bool | None] = [None if x < 0.1 else bool(x < 0.6) for x in rng.random(5000)]
+    vote: CentredMajority[float] = CentredMajority(0.3)
+    out: list[tuple[float, bool | None]] = []
+    held = 0
+    for t, v in zip(times, values, strict=True):
+        for t_done, smoothed in vote.push(t, v, t):
+            assert t - t_done > 0.15  # final only once its window has been seen
+            out.append((t_done, smoothed))
+        held = max(held, len(vote._items))
+    out.extend(vote.flush())
+    assert [t for t, _ in out] == times
+    assert [s for _, s in out] == majority_smooth(values, times, 0.3)
+    assert held <= 0.3 / 0.033 + 3
+
+
+def test_smoothing_rejects_time_going_back() -> None:
+    vote: CentredMajority[None] = CentredMajority(0.3)
+    vote.push(1.0, True, None)
+    with pytest.raises(ValueError, match="must not go back"):
+        vote.push(0.5, True, None)
 
 
 def test_smoothing_rejects_mismatched_lengths() -> None:

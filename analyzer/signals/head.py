@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.types import DoubleArray
+from analyzer.types import DoubleArray, Nod
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,6 @@ def head_pose(rotation: DoubleArray) -> HeadPose:
     right = rotation[:, 0]
     roll = math.degrees(math.atan2(right[1], right[0]))
     return HeadPose(yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll)
-
-
-@dataclass(frozen=True)
-class Nod:
-    """One nod: the head dips and comes back up. ``time_s`` is the lowest point."""
-
-    time_s: float
-    amplitude_deg: float
 
 
 def detect_nods(

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from analyzer.progress import SessionPoint, progress, progress_html, trends
+from analyzer.progress import SessionPoint, progress, trends
+from analyzer.progress_page import progress_html
 from analyzer.report_schema import Report
 from api.db import Analysis
 from api.deps import BUSY, HeavyDep, OwnerDep, StateDep

@@ -42,8 +42,7 @@ from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketState
 
 from analyzer.errors import AnalyzerError
-from analyzer.landmarks import ModelPaths
-from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore
+from analyzer.models import ModelPaths, model_paths
 from api.deps import AppState
 from api.keys import owner_of
 from api.practice_session import (
@@ -112,9 +111,8 @@ async def hello_key(ws: WebSocket, state: AppState) -> str:
     return key
 
 
-def model_paths(state: AppState) -> ModelPaths:
-    store = ModelStore(explicit_dir=state.settings.models_dir, cache_dir=state.settings.cache_dir)
-    return ModelPaths(face=store.path(FACE_LANDMARKER), pose=store.path(POSE_LANDMARKER_FULL))
+def session_models(state: AppState) -> ModelPaths:
+    return model_paths(state.settings.models_dir, state.settings.cache_dir)
 
 
 async def serve_frames(ws: WebSocket, state: AppState, key: str, session: PracticeSession) -> None:
@@ -168,7 +166,7 @@ async def practice_socket(ws: WebSocket) -> None:
             raise SocketClosedError(TRY_AGAIN_LATER, "too many practice sessions; try again soon")
         state.sessions += 1
         counted = True
-        session = PracticeSession(await run_in_threadpool(model_paths, state))
+        session = PracticeSession(await run_in_threadpool(session_models, state))
         await ws.send_text(json.dumps({"type": "ready"}))
         await serve_frames(ws, state, key, session)
     except SocketClosedError as e:
