@@ -39,7 +39,7 @@ class ApiSettings(AnalyzerSettings):
     # Browser practice sessions at once (each holds its own models, about 300 MB).
     live_sessions: int = Field(default=4, ge=0, le=32)
     # Attempts a job gets in all: one interrupted (its worker killed or crashed, the server
-    # stopped) is retried until then, and then failed.
+    # killed) is retried until then, and then failed. (A server stopped re-queues its jobs.)
     max_attempts: int = Field(default=3, ge=1, le=10)
 
     # -- connections (uvicorn and the app; see README "Run it as a service") ---------------------
