@@ -22,7 +22,7 @@ import numpy as np
 from analyzer.types import ScreenTarget
 
 RANGE_DEG = 45.0
-FULL_CONFIDENCE_SAMPLES = 600  # a minute at 10 analysed frames per second
+FULL_CONFIDENCE_SAMPLES = 600  # a minute at 10 analyzed frames per second
 MIN_SAMPLES = 30
 
 

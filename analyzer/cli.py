@@ -82,8 +82,8 @@ def _add_analyze(sub: Subparsers) -> None:
     """``presence analyze``: one file in, a report folder out."""
     a = sub.add_parser(
         "analyze",
-        help="analyse a video file or an image",
-        description="Analyse a video file or an image and write report.json and timeline.csv.",
+        help="analyze a video file or an image",
+        description="Analyze a video file or an image and write report.json and timeline.csv.",
     )
     a.add_argument("input", help="video file or image")
     a.add_argument("--out", type=Path, help="output folder (default: ./<input name>.presence/)")
@@ -91,7 +91,7 @@ def _add_analyze(sub: Subparsers) -> None:
         "--fps",
         type=_between(float, 0.5, 60),
         default=AnalyzerConfig().analysis_fps,
-        help="frames analysed per second of video (default: %(default)g)",
+        help="frames analyzed per second of video (default: %(default)g)",
     )
     a.add_argument(
         "--layout",
@@ -111,7 +111,7 @@ def _add_analyze(sub: Subparsers) -> None:
         "--pose-every",
         type=_between(int, 1, 30),
         default=AnalyzerConfig().pose_every_n,
-        help="run the body model on every n-th analysed frame (default: %(default)s)",
+        help="run the body model on every n-th analyzed frame (default: %(default)s)",
     )
     a.add_argument(
         "--staring-s",
@@ -340,7 +340,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             file=sys.stderr,
             leave=False,
             bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
-            desc="analysing",
+            desc="analyzing",
         )
         self._bar = bar
 
@@ -442,9 +442,7 @@ def _has_display() -> bool:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.main import create_app
+    from api.serve import serve
     from api.settings import get_settings
 
     settings = get_settings()
@@ -453,17 +451,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         f"API docs at /docs",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    serve(settings, args.host, args.port)
     return 0
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
     from api.db import make_engine, migrate
     from api.keys import create_key, list_keys, revoke_key
+    from api.privacy import prepare_data_dir
     from api.settings import get_settings
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # private (0700/0600) whatever the umask
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     try:

@@ -132,7 +132,7 @@ class AnalyzerConfig:
     analysis_fps: float = 10.0
     # Upper bound on people per scene (per tile in a gallery). None: decided from a pre-scan.
     max_people: int | None = None
-    # The pose model runs on every n-th analysed frame; posture changes slowly, faces do not.
+    # The pose model runs on every n-th analyzed frame; posture changes slowly, faces do not.
     pose_every_n: int = 3
     layout: Layout = Layout.AUTO
     # Tracks seen for less than this are dropped as spurious detections.

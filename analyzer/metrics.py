@@ -1,6 +1,6 @@
 """From one person's samples to presence metrics: ratios with coverage, bouts, episodes, nods.
 
-Every analysed frame stands for the time until the next one, so ratios are shares of *time*
+Every analyzed frame stands for the time until the next one, so ratios are shares of *time*
 even when frames are unevenly spaced. A ratio counts only time where its signal was measured;
 ``coverage`` is that measured time over the whole session. Short unmeasured gaps (a blink, one
 lost frame) up to ``EpisodeConfig.bridge_gap_s`` do not break a bout or an episode.
@@ -32,7 +32,7 @@ from analyzer.types import (
 
 
 def frame_durations(times_s: Sequence[float], nominal_dt_s: float) -> list[float]:
-    """How long each analysed frame stands for: the gap to the next one (capped at 3 periods)."""
+    """How long each analyzed frame stands for: the gap to the next one (capped at 3 periods)."""
     n = len(times_s)
     if n == 0:
         return []

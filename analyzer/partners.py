@@ -73,7 +73,7 @@ def _both(a: bool | None, b: bool | None) -> bool | None:
 
 
 def head_speed_deg_s(samples: Sequence[PersonSample]) -> Arr:
-    """Angular speed of the head (deg/s) between analysed frames; NaN where not measured."""
+    """Angular speed of the head (deg/s) between analyzed frames; NaN where not measured."""
     t = np.array([s.time_s for s in samples])
     yaw = np.array([np.nan if s.head_yaw_deg is None else s.head_yaw_deg for s in samples])
     pitch = np.array([np.nan if s.head_pitch_deg is None else s.head_pitch_deg for s in samples])
@@ -377,7 +377,7 @@ def connection_moments(
 # -- the pair ----------------------------------------------------------------------------------
 
 
-def analyse_partners(
+def analyze_partners(
     a: Sequence[PersonSample],
     b: Sequence[PersonSample],
     ids: tuple[int, int],

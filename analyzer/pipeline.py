@@ -1,7 +1,7 @@
 """The one orchestrator: frames in, per-person samples and a report out.
 
 ``analyze`` is batch analysis of a file (the CLI and the API's worker): a pre-scan
-(``analyzer.scene``) reads how the recording is laid out over time, then every analysed frame
+(``analyzer.scene``) reads how the recording is laid out over time, then every analyzed frame
 goes through ``SessionAnalyzer``, the frame-by-frame core that a live front end drives too.
 """
 
@@ -29,7 +29,7 @@ from analyzer.landmarks import (
 )
 from analyzer.metrics import person_metrics
 from analyzer.models import ModelPaths
-from analyzer.partners import analyse_partners
+from analyzer.partners import analyze_partners
 from analyzer.people import (
     PersonTracker,
     appearance,
@@ -61,7 +61,7 @@ from analyzer.types import (
 from analyzer.video import Prefetch, RateSampler, VideoFileSource, open_source
 
 ProgressFn = Callable[[float], None]
-# Called after each analysed frame with its number and what was found (track key, measurement,
+# Called after each analyzed frame with its number and what was found (track key, measurement,
 # detection) for each person: how callers keep per-frame detail the report does not carry.
 FrameHook = Callable[[int, list[tuple[int, Measured, PersonDetection]]], None]
 # Two tracks that never appear together are one person if their looks are this close (a
@@ -69,7 +69,7 @@ FrameHook = Callable[[int, list[tuple[int, Measured, PersonDetection]]], None]
 # stand in one place at once).
 JOIN_MAX_DISTANCE = 0.5
 # A region's picture that changes by more than this (mean grey levels of a 32x18 copy) from one
-# analysed frame to the next was cut (a camera off or on, a swap: 60-110 on the test calls;
+# analyzed frame to the next was cut (a camera off or on, a swap: 60-110 on the test calls;
 # talking and moving people: at most 17, a TV programme's own cuts about 30).
 CUT_JUMP = 40.0
 CUT_THUMB_WH = (32, 18)
@@ -107,7 +107,7 @@ class SessionAnalyzer:
     def process(
         self, frame: Frame, *, record: bool = True
     ) -> list[tuple[int, Measured, PersonDetection]]:
-        """Analyse one frame; returns (track key, measurement, detection) per person found.
+        """Analyze one frame; returns (track key, measurement, detection) per person found.
         ``record``: keep the frame's measurements for the report (a live session keeps fewer
         frames than it shows).
 
@@ -177,7 +177,7 @@ class SessionAnalyzer:
         return out
 
     def _cut_regions(self, rgb: ImageArray) -> list[Region]:
-        """Regions whose picture jumps at once since the last analysed frame (a camera turned
+        """Regions whose picture jumps at once since the last analyzed frame (a camera turned
         off or on, tiles swapped): looked at afresh, since the face model's tracking and the
         bodies seen a frame or two before would carry the old person over."""
         seen, cut = {}, []
@@ -215,7 +215,7 @@ class SessionAnalyzer:
     def tracks(self, rate_fps: float) -> tuple[list[PersonTrack], int]:
         """Finished tracks in position order (left to right, top to bottom, the main picture
         before the inset), and how many short tracks were dropped. ``rate_fps``: the rate the
-        recorded frames were analysed at."""
+        recorded frames were analyzed at."""
         n_frames = len(self.times_s)
         dt = 1.0 / rate_fps
         keep = [
@@ -293,7 +293,7 @@ def analyze(
     on_frame: FrameHook | None = None,
     timings: dict[str, float] | None = None,
 ) -> AnalysisReport:
-    """Analyse a video file or an image and return the report (nothing is written to disk).
+    """Analyze a video file or an image and return the report (nothing is written to disk).
     ``timings``, if given, receives seconds spent reading the layout ("layout"), in the whole
     pre-scan ("prescan") and in all ("total")."""
     cfg = cfg or AnalyzerConfig()
@@ -340,7 +340,7 @@ def pair_report(
     if len(people) != 2:
         return None
     a, b = people
-    return analyse_partners(
+    return analyze_partners(
         a.track.samples,
         b.track.samples,
         (a.track.id, b.track.id),
@@ -366,7 +366,7 @@ def session_report(
     live: bool = False,
 ) -> AnalysisReport:
     """The report of a finished session (batch or live: a live session reports the rate it
-    actually analysed at, since it drops frames to keep up)."""
+    actually analyzed at, since it drops frames to keep up)."""
     warnings = list(warnings)
     rate = session.recorded_rate_fps() if live else cfg.analysis_fps
     tracks, dropped = session.tracks(rate)
@@ -379,7 +379,7 @@ def session_report(
         tracks = [replace(t, id=i) for i, t in enumerate(measured, start=1)]
     if not tracks:
         raise NoPersonError(
-            f"{info.name}: no person found in {len(session.times_s)} analysed frame(s)"
+            f"{info.name}: no person found in {len(session.times_s)} analyzed frame(s)"
         )
     if dropped:
         warnings.append(
@@ -407,7 +407,7 @@ def session_report(
     plan = session.plan
     if plan.people_seen > len(people):
         warnings.append(
-            f"{plan.people_seen} people seen at once, {len(people)} analysed (at most "
+            f"{plan.people_seen} people seen at once, {len(people)} analyzed (at most "
             f"{cfg.max_people or MAX_PEOPLE_PER_REGION} per picture, and only people whose face or "
             f"arms could be measured)"
         )

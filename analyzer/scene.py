@@ -7,9 +7,9 @@ moment: which rectangles are separate camera pictures. Moments that show the sam
 where the screen changes, the change is placed at the cut, found in small copies of every frame
 in between. The face model then looks at a few frames of each distinct
 screen, tile by tile: tiles without anyone (a camera-off name card, an empty tile, a screen
-share) are not analysed, and a split that cuts through a face or leaves a tile empty is undone.
+share) are not analyzed, and a split that cuts through a face or leaves a tile empty is undone.
 
-The result, a ``ScenePlan``, gives for every moment of the recording the regions to analyse and
+The result, a ``ScenePlan``, gives for every moment of the recording the regions to analyze and
 what each is called (left/right, top/bottom, center/inset). A recording is a **call** when some
 span shows two or more separate camera pictures with people; then nobody is ever said to look at
 another in the same room. When the screen could not be read steadily, the plan says so and the
@@ -64,7 +64,7 @@ COUNT_PEOPLE = 16  # faces and bodies the pre-scan counts in a picture (a group 
 
 @dataclass(frozen=True)
 class ScenePlan:
-    """The regions to analyse at every moment, and what the pre-scan could tell."""
+    """The regions to analyze at every moment, and what the pre-scan could tell."""
 
     spans: tuple[LayoutSpan, ...]
     call: bool  # separate cameras: a call, never one room
@@ -109,7 +109,7 @@ def single_plan(region: Region, people: int) -> ScenePlan:
 def _arrangement(
     screen: Screen, regions: tuple[Region, ...]
 ) -> tuple[Layout, tuple[Position, ...]]:
-    """What the screen's arrangement is called, and what each analysed region is called."""
+    """What the screen's arrangement is called, and what each analyzed region is called."""
     pictures = [t for t in screen.tiles if not t.inset or t.region in regions]
     all_regions = tuple(t.region for t in pictures)
     layout = layout_of(all_regions, [t.inset for t in pictures])
@@ -372,7 +372,7 @@ def _still_plan(
 
 def _image_landmarker(models: ModelPaths, region: Region, cfg: AnalyzerConfig) -> SceneLandmarker:
     """The face and body models for a quick look (image mode): they count more people than are
-    analysed, so that a report can say how many it left out."""
+    analyzed, so that a report can say how many it left out."""
     options = LandmarkerOptions.for_analysis(
         models, cfg, video=False, people_per_region=COUNT_PEOPLE
     )
@@ -429,7 +429,7 @@ def _one_tile_of_a_call(spans: list[LayoutSpan], k: int, width: int, height: int
 
 
 def _merged(spans: list[LayoutSpan]) -> list[LayoutSpan]:
-    """Neighbouring spans that analyse the same regions the same way become one."""
+    """Neighbouring spans that analyze the same regions the same way become one."""
     out: list[LayoutSpan] = []
     for s in spans:
         if out and (out[-1].regions, out[-1].positions, out[-1].layout) == (

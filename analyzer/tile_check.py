@@ -1,6 +1,6 @@
 """Which tiles of a screen hold people: the face and body models look at a few frames of it.
 
-Tiles without anyone (a camera-off name card, an empty tile, a screen share) are not analysed.
+Tiles without anyone (a camera-off name card, an empty tile, a screen share) are not analyzed.
 A split at a seam that cuts through a face, or leaves one half without anyone, is undone; an
 "inset" that a face runs across is two lines of a room meeting near a face, not a second
 camera's picture, and is dropped.
@@ -145,7 +145,7 @@ def check_tiles(
     lm: SceneLandmarker, screen: Screen, frames: Sequence[ImageArray], cap: int
 ) -> TileCheck:
     """The tiles of ``screen`` that hold people, looked at in ``frames`` (image mode), with at
-    most ``cap`` people to analyse per tile."""
+    most ``cap`` people to analyze per tile."""
     tiles = list(screen.tiles)
     regions = tuple(t.region for t in tiles)
     looked = _look(lm, frames, regions)

@@ -38,9 +38,9 @@ def finish_track(
     cfg: AnalyzerConfig,
     rate_fps: float,
 ) -> tuple[tuple[PersonSample, ...], ScreenTarget | None]:
-    """One sample per analysed frame (``frames`` is keyed by frame number; frames without the
+    """One sample per analyzed frame (``frames`` is keyed by frame number; frames without the
     person get a face-not-visible sample), and the person's screen target if one was found.
-    ``rate_fps`` is the rate the frames were analysed at."""
+    ``rate_fps`` is the rate the frames were analyzed at."""
     measured = [frames.get(i) for i in range(len(times_s))]
     samples = [
         m.sample if m is not None else PersonSample(time_s=t, face_visible=False)
@@ -139,7 +139,7 @@ class Finished:
 class RunningTrack:
     """One person's finished signals as a live session goes (bounded: a smoothing window of
     samples, a histogram per expression feature and the last ``HISTORY`` finished values).
-    ``push`` every analysed frame, with the person's measurement or None when they are not in
+    ``push`` every analyzed frame, with the person's measurement or None when they are not in
     it."""
 
     HISTORY = 300  # finished values kept (10 s at 30 frames per second), e.g. to draw a trail

@@ -162,7 +162,7 @@ class PoseObservation:
 
 @dataclass(frozen=True)
 class FrameObservation:
-    """Everything the models found in one analysed frame."""
+    """Everything the models found in one analyzed frame."""
 
     index: int
     timestamp_ms: int
@@ -183,7 +183,7 @@ class PersonDetection:
 
 @dataclass(frozen=True)
 class PersonSample:
-    """One person at one analysed instant. ``None`` means not measurable on this frame."""
+    """One person at one analyzed instant. ``None`` means not measurable on this frame."""
 
     time_s: float
     face_visible: bool
@@ -310,7 +310,7 @@ class Position(str, enum.Enum):
 @dataclass(frozen=True)
 class LayoutSpan:
     """A stretch of a recording with one arrangement of camera pictures (a call can change
-    from gallery to speaker view and back): the pictures that hold people, analysed each as
+    from gallery to speaker view and back): the pictures that hold people, analyzed each as
     its own camera, and what each is called."""
 
     start_s: float

@@ -83,15 +83,29 @@ def rotate_display(rgb: ImageArray, rotation_deg: int) -> ImageArray:
 
 @dataclass
 class ImageSource(_ClosingMixin):
-    """A still image: one frame at time 0. EXIF orientation is applied by OpenCV."""
+    """A still image: one frame at time 0. EXIF orientation is applied by OpenCV. With
+    ``decode=False`` only its header is checked (``info`` from the header; no frames)."""
 
     path: Path
+    decode: bool = True
     info: VideoInfo = field(init=False)
     warnings: list[str] = field(default_factory=list)
     _rgb: ImageArray = field(init=False)
 
     def __post_init__(self) -> None:
-        checked_image_size(self.path, str(self.path))  # from the header, before decoding
+        # from the header, before decoding
+        width, height = checked_image_size(self.path, str(self.path))
+        if not self.decode:
+            self._rgb = np.zeros((0, 0, 3), np.uint8)
+            self.info = VideoInfo(
+                name=self.path.name,
+                kind=SourceKind.IMAGE,
+                width=width,
+                height=height,
+                fps=None,
+                duration_s=None,
+            )
+            return
         data = np.fromfile(self.path, dtype=np.uint8)
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if bgr is None:
@@ -105,7 +119,8 @@ class ImageSource(_ClosingMixin):
         )
 
     def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
-        yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
+        if self.decode:
+            yield Frame(index=0, timestamp_ms=0, rgb=self._rgb)
 
 
 @dataclass
@@ -140,7 +155,7 @@ class _DecodeState:
         end = "the end" if until_ms is None else f"{until_ms / 1000.0:.1f} s"
         source.warnings.append(
             f"the video is damaged from {start:.1f} s to {end} ({self.bad_packets} packet(s) "
-            f"could not be decoded); that stretch is not analysed"
+            f"could not be decoded); that stretch is not analyzed"
         )
         self.damaged_from = None
         self.bad_packets = 0
@@ -148,9 +163,10 @@ class _DecodeState:
 
 
 class VideoFileSource(_ClosingMixin):
-    """A video file decoded with PyAV."""
+    """A video file decoded with PyAV. ``probe_rotation=False`` reads headers only (nothing
+    is decoded; a rotation known only from the first frame is then taken as 0)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, probe_rotation: bool = True) -> None:
         import av  # local: keeps `presence --help` fast
 
         self.path = path
@@ -176,7 +192,7 @@ class VideoFileSource(_ClosingMixin):
         except InputError:
             self._container.close()
             raise
-        rotation = self._probe_rotation()
+        rotation = self._probe_rotation() if probe_rotation else 0
         if rotation % 180 != 0:
             width, height = height, width
         fps = float(self._stream.average_rate) if self._stream.average_rate else None
@@ -223,7 +239,7 @@ class VideoFileSource(_ClosingMixin):
         skipping = rate_fps is not None and (self.info.fps or 0.0) >= 2.5 * rate_fps
         if skipping:
             # Non-reference frames (most B-frames) are decoded for nothing when only every
-            # third frame is analysed; skipping them saves ~40% of decoding on such streams.
+            # third frame is analyzed; skipping them saves ~40% of decoding on such streams.
             stream.codec_context.skip_frame = "NONREF"
         for av_frame in self._decoded(state):
             index, ts_ms = state.index, state.last_ms
@@ -236,7 +252,7 @@ class VideoFileSource(_ClosingMixin):
             if av_frame.width * av_frame.height > MAX_PIXELS:  # the stream grew part-way
                 self.warnings.append(
                     f"the video's pictures grow to {av_frame.width}x{av_frame.height} at "
-                    f"{ts_ms / 1000.0:.1f} s, more than is analysed; analysed up to there"
+                    f"{ts_ms / 1000.0:.1f} s, more than is analyzed; analyzed up to there"
                 )
                 return
             rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
@@ -292,14 +308,14 @@ class VideoFileSource(_ClosingMixin):
         if state.stopped:
             self.warnings.append(
                 f"video decoding stopped at {state.last_ms / 1000.0:.1f} s ({state.stopped}); "
-                f"analysed up to there"
+                f"analyzed up to there"
             )
         self.decoded_s = state.last_ms / 1000.0 + state.fallback_dt
         dur = self.info.duration_s
         if dur is not None and self.decoded_s < dur - max(1.0, 3 * state.fallback_dt):
             self.warnings.append(
                 f"the video ends at {state.last_ms / 1000.0:.1f} s but its header says "
-                f"{dur:.1f} s; it is probably truncated and was analysed as far as it decodes"
+                f"{dur:.1f} s; it is probably truncated and was analyzed as far as it decodes"
             )
 
     def keyframe_times_s(self) -> list[float]:
@@ -336,7 +352,7 @@ class VideoFileSource(_ClosingMixin):
         if len(gaps) < 5:
             self.warnings.append(
                 f"no video frames between {from_ms / 1000:.1f} s and {to_ms / 1000:.1f} s "
-                f"(damaged file or paused recording); that span is not analysed"
+                f"(damaged file or paused recording); that span is not analyzed"
             )
 
     def close(self) -> None:
@@ -388,9 +404,12 @@ def _ffmpeg_reason(e: BaseException) -> str:
     return str(msg).strip().rstrip(".").splitlines()[0]
 
 
-def open_source(spec: str | Path) -> FrameSource:
+def open_source(spec: str | Path, *, decode: bool = True) -> FrameSource:
     """Open a camera index (``"0"``), a still image, or a video file, with one-line errors.
-    Whether a file is an image or a video is told from its content, not its name."""
+    Whether a file is an image or a video is told from its content, not its name.
+
+    ``decode=False`` makes every check that needs headers alone and decodes nothing (for a
+    service checking what it receives); the source is then for its checks and ``info`` only."""
     text = str(spec)
     if text.isdigit():
         return CameraSource(int(text))
@@ -400,7 +419,7 @@ def open_source(spec: str | Path) -> FrameSource:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected an image or video file")
     if not path.is_file():
-        raise InputError(f"{path}: not a regular file (a device or a pipe cannot be analysed)")
+        raise InputError(f"{path}: not a regular file (a device or a pipe cannot be analyzed)")
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -410,9 +429,9 @@ def open_source(spec: str | Path) -> FrameSource:
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
     if _looks_like_image(path):
-        return ImageSource(path)
+        return ImageSource(path, decode=decode)
     try:
-        return VideoFileSource(path)
+        return VideoFileSource(path, probe_rotation=decode)
     except InputError:
         if _is_mp4(head) and not _has_index(path):
             raise InputError(

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from analyzer.settings import AnalyzerSettings
 
@@ -38,8 +38,44 @@ class ApiSettings(AnalyzerSettings):
     heartbeat_timeout_s: float = Field(default=15.0, gt=1)
     # Browser practice sessions at once (each holds its own models, about 300 MB).
     live_sessions: int = Field(default=4, ge=0, le=32)
-    # A job interrupted this many times (server killed, worker crashed) is failed, not retried.
-    max_attempts: int = Field(default=3, ge=1)
+    # Attempts a job gets in all: one interrupted (its worker killed or crashed, the server
+    # killed) is retried until then, and then failed. (A server stopped re-queues its jobs.)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+    # -- connections (uvicorn and the app; see README "Run it as a service") ---------------------
+    # A client must send a request's headers within this long of connecting (or of the previous
+    # response on a kept-alive connection); a slower one is disconnected.
+    header_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    # The longest pause between two pieces of a request body; then 408.
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    # A body that averages less than this (KB/s), once it has been arriving for body_timeout_s,
+    # is cut off with 408.
+    body_min_rate_kb_s: float = Field(default=8.0, ge=0, le=1_000_000)
+    # An idle kept-alive connection is closed after this long.
+    keep_alive_s: float = Field(default=5.0, gt=0, le=600)
+    # Open connections and requests at once; more are answered 503 (HTTP) or refused (practice
+    # sockets).
+    max_connections: int = Field(default=200, ge=4, le=100_000)
+    # Requests that read or draw whole reports at once (report JSON, progress JSON and page);
+    # more wait up to heavy_wait_s for a turn, then get 503 with Retry-After.
+    heavy_requests: int = Field(default=2, ge=1, le=64)
+    heavy_wait_s: float = Field(default=10.0, ge=0, le=600)
+    # Practice sockets: closed after this long without a message from the browser (4408) ...
+    ws_idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # ... or when pings go unanswered (uvicorn pings every ws_ping_interval_s and waits
+    # ws_ping_timeout_s for the pong) ...
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # ... or on a message larger than this (1009), ...
+    ws_max_message_kb: int = Field(default=1024, ge=64, le=65536)
+    # ... and the key of an open socket is checked this often (revoked: closed with 1008).
+    ws_key_check_s: float = Field(default=5.0, gt=0, le=3600)
+
+    @field_validator("data_dir", "models_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        # Workers change their working folder; a relative folder would then point elsewhere.
+        return None if path is None else path.expanduser().absolute()
 
     @property
     def db_url(self) -> str:
@@ -60,6 +96,10 @@ class ApiSettings(AnalyzerSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def ws_max_message_bytes(self) -> int:
+        return self.ws_max_message_kb * 1024
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""Benchmark `presence analyze` on a real clip: analysed frames per second, real-time factor, and
+"""Benchmark `presence analyze` on a real clip: analyzed frames per second, real-time factor, and
 peak memory, for the clip as it is and for the same clip looped to several times its length (to
 show memory does not grow with the length of the video).
 
@@ -67,7 +67,7 @@ def measure(clip: Path, fps: float, out_dir: Path) -> dict[str, float]:
         "duration_s": duration,
         "wall_s": float(wall),
         "frames_analyzed": frames,
-        "analysed_fps": frames / float(wall),
+        "analyzed_fps": frames / float(wall),
         "realtime_factor": duration / float(wall),
         "peak_rss_mb": float(peak),
     }
@@ -100,7 +100,7 @@ def main() -> int:
             rows.append(r)
             print(
                 f"x{n}: {r['duration_s']:.1f} s of video in {r['wall_s']:.1f} s -> "
-                f"{r['analysed_fps']:.1f} analysed frames/s, {r['realtime_factor']:.2f}x real "
+                f"{r['analyzed_fps']:.1f} analyzed frames/s, {r['realtime_factor']:.2f}x real "
                 f"time, peak memory {r['peak_rss_mb']:.0f} MB "
                 f"(run took {time.perf_counter() - start:.1f} s)"
             )

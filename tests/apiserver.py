@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class Server:
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # run in the server process before it starts (a umask, a resource limit)
+    preexec: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -64,6 +67,7 @@ class Server:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=self.preexec,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -76,6 +80,20 @@ class Server:
                 pass
             time.sleep(0.2)
         raise RuntimeError("server did not come up")
+
+    @property
+    def log_text(self) -> str:
+        """What the server wrote to its stdout and stderr so far."""
+        return (self.data_dir.parent / f"server-{self.port}.log").read_text(errors="replace")
+
+    def workers(self) -> list[int]:
+        """Process ids of the server's running analysis workers."""
+        return [pid for pid in children(self.pid) if "spawn_main" in cmdline(pid)]
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an out-of-memory kill would: no cleanup runs."""
@@ -91,3 +109,37 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process (they hang off the thread that started them)."""
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out.extend(int(c) for c in (task / "children").read_text().split())
+    except OSError:
+        pass
+    return out
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    """A field of /proc/<pid>/status in kB (VmRSS, VmHWM), 0 once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The highest resident memory the process has had (VmHWM), in MB."""
+    return status_kb(pid, "VmHWM") / 1024

@@ -84,7 +84,7 @@ class CallSpec:
         """(start, layout) of each stretch the report should give: scenes that show the same
         camera pictures with people (whoever is in them) are one stretch. With
         ``cards_count``, a camera-off name card counts as a picture too (whether a card's tile
-        stays analysed while the camera is off is up to the reader: both are right)."""
+        stays analyzed while the camera is off is up to the reader: both are right)."""
         out: list[tuple[float, str]] = []
         prev: Scene | None = None
         for scene in self.scenes:

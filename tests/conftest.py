@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from analyzer.models import model_paths as resolve_model_paths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.pipeline import analyze
 from analyzer.types import AnalysisReport
+
+if TYPE_CHECKING:
+    from tests.corpus import Case
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -46,12 +50,20 @@ def model_paths() -> ModelPaths:
         pytest.fail(f"{e} (set PRESENCE_MODELS_DIR to ../shared/models)")
 
 
+@pytest.fixture(scope="session")
+def malformed_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """tests/corpus.py built once per session (it takes half a minute)."""
+    from tests.corpus import build_corpus  # it imports this module
+
+    return build_corpus(tmp_path_factory.mktemp("corpus") / "in")
+
+
 Analyzer = Callable[..., AnalysisReport]
 
 
 @pytest.fixture(scope="session")
 def analyzed(model_paths: ModelPaths) -> Analyzer:
-    """Analyse a file from ../shared/media once per session and per settings."""
+    """Analyze a file from ../shared/media once per session and per settings."""
     cache: dict[tuple[str, str], AnalysisReport] = {}
 
     def run(rel: str | Path, cfg: AnalyzerConfig | None = None) -> AnalysisReport:

@@ -3,7 +3,7 @@ indexes, garbage in the middle, empty streams, pixel bombs, tiny and 8K pictures
 wrong names, rotated photos, variable frame rates, several streams, devices and pipes.
 
 ``build_corpus(dest)`` writes them and returns one ``Case`` each: what the file is and what
-`presence analyze` must do with it: refuse it (exit 2, one line that says why), or analyse it
+`presence analyze` must do with it: refuse it (exit 2, one line that says why), or analyze it
 (exit 0, or 4 when nobody is in it), possibly with a warning. Nothing in here is a hard-coded
 result of the analysis: only whether and why a file is refused.
 """
@@ -120,19 +120,22 @@ def _garbage_middle(src: Path, dest: Path, share: float = 0.1) -> Path:
     return _bytes(dest, bytes(data))
 
 
-def _audio_only(dest: Path) -> Path:
-    with (
-        av.open(str(media("talking/WDA_KatieHill_000.mp4"))) as inp,
-        av.open(str(dest), "w") as out,
-    ):
-        a_in = inp.streams.audio[0]
-        a_out = out.add_stream_from_template(a_in)
-        for p in inp.demux(a_in):
-            if p.dts is None:
+def remux(src: Path, dest: Path, kind: str = "video") -> Path:
+    """Copy the first ``kind`` ("video" or "audio") stream's packets of ``src`` into ``dest``'s
+    container (no re-encoding)."""
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        s_in = getattr(inp.streams, kind)[0]
+        s_out = out.add_stream_from_template(s_in)
+        for packet in inp.demux(s_in):
+            if packet.dts is None:
                 continue
-            p.stream = a_out
-            out.mux(p)
+            packet.stream = s_out
+            out.mux(packet)
     return dest
+
+
+def _audio_only(dest: Path) -> Path:
+    return remux(media("talking/WDA_KatieHill_000.mp4"), dest, kind="audio")
 
 
 def _two_video_streams(dest: Path) -> Path:

@@ -6,21 +6,25 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import av
+import cv2
 import httpx
 import numpy as np
 import pytest
 
 from analyzer.config import AnalyzerConfig
 from analyzer.outputs.report import report_json, timeline_csv
-from tests.apiserver import Server
+from tests.apiserver import Server, peak_rss_mb
 from tests.calls import render_call, standard_calls
 from tests.clips import write_clip
 from tests.conftest import MEDIA, Analyzer, media
+from tests.corpus import jpeg_bomb, png_bomb, webp_bomb
 
 CLIP = "talking/liveportrait_d0.mp4"  # 3 s: a quick real analysis
 
@@ -74,6 +78,11 @@ def upload(
         return c.post("/v1/analyses", files={"file": (name or path.name, f)}, data=fields)
 
 
+def uploads(server: Server) -> set[str]:
+    """The upload folders now in the data folder (jobs queued or running)."""
+    return {p.name for p in (server.data_dir / "uploads").iterdir()}
+
+
 def wait_done(client: httpx.Client, analysis_id: str, timeout_s: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -112,7 +121,7 @@ def test_report_is_the_pipelines_own_report(
     t = alice.get(f"/v1/analyses/{done_id}/timeline.csv")
     assert t.status_code == 200 and t.headers["content-type"].startswith("text/csv")
     assert t.text == timeline_csv(local)
-    # privacy: the upload is gone once analysed; only the results stay
+    # privacy: the upload is gone once analyzed; only the results stay
     assert list((server.data_dir / "uploads").iterdir()) == []
     assert sorted(p.name for p in (server.data_dir / "results" / done_id).iterdir()) == [
         "report.html",
@@ -235,11 +244,12 @@ def test_oversized_chunked_upload_is_413(alice: httpx.Client) -> None:
 def test_bad_files_are_refused_in_one_line(
     alice: httpx.Client, server: Server, content: bytes, name: str, code: int, message: str
 ) -> None:
+    before = uploads(server)
     r = alice.post("/v1/analyses", files={"file": (name, content)})
     assert r.status_code == code, r.text
     detail = r.json()["detail"]
     assert message in detail and "\n" not in detail and str(server.data_dir) not in detail
-    assert not any((server.data_dir / "uploads").iterdir())  # nothing left behind
+    assert not uploads(server) - before  # nothing left behind
 
 
 @pytest.mark.parametrize(
@@ -278,9 +288,99 @@ def test_video_without_people_fails_with_a_clear_error(alice: httpx.Client, tmp_
     clip = write_clip(tmp_path / "empty_room.mp4", frames)
     body = wait_done(alice, upload(alice, clip).json()["id"])
     assert body["status"] == "failed"
-    assert body["error"] == "empty_room.mp4: no person found in 15 analysed frame(s)"
+    assert body["error"] == "empty_room.mp4: no person found in 15 analyzed frame(s)"
     r = alice.get(body["links"]["report"])
     assert r.status_code == 409 and "failed" in r.json()["detail"]
+
+
+def test_failed_analysis_keeps_a_log_without_names_and_delete_removes_it(
+    alice: httpx.Client, server: Server, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(5)
+    frames = [np.clip(rng.normal(128, 20, (96, 128, 3)), 0, 255).astype(np.uint8)] * 15
+    clip = write_clip(tmp_path / "Our private talk.mp4", frames)
+    body = wait_done(alice, upload(alice, clip).json()["id"])
+    assert body["status"] == "failed" and body["error"].startswith("Our private talk.mp4: ")
+    log = server.data_dir / "logs" / f"{body['id']}.log"
+    text = log.read_text(errors="replace")  # the native libraries' lines, kept for the admin
+    assert "private talk" not in text and str(server.data_dir) not in text
+    assert alice.delete(f"/v1/analyses/{body['id']}").status_code == 204
+    assert not log.exists()
+
+
+LABELS_OK = ["couple-77", "Ana & Ben", "O'Neill", "Zoë_2", "हिंदी", "李小龙", "v1.2"]
+
+
+def test_labels_of_any_script_are_kept_and_reachable(alice: httpx.Client) -> None:
+    ids = {}
+    for label in LABELS_OK:
+        r = upload(alice, media("gaze/zoombi_real_021.jpg"), label=label)
+        assert r.status_code == 202, (label, r.text)
+        ids[label] = r.json()["id"]
+    for label, analysis_id in ids.items():
+        assert wait_done(alice, analysis_id)["status"] == "done"
+        listed = alice.get("/v1/analyses", params={"label": label}).json()
+        assert [a["id"] for a in listed["items"]] == [analysis_id], label
+        r = alice.get(f"/v1/clients/{quote(label, safe='')}/progress")
+        assert r.status_code == 200 and r.json()["label"] == label, (label, r.text)
+    # the same label in another Unicode form is the same label
+    decomposed = unicodedata.normalize("NFD", "Zoë_2")
+    assert alice.get("/v1/analyses", params={"label": decomposed}).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["a/b", "a\\b", "..", " lead", "trail ", "x" * 101, "tab\there", "a\u202eb", "why?", "50%"],
+)
+def test_labels_breaking_the_rule_are_refused_in_one_line(
+    alice: httpx.Client, server: Server, label: str
+) -> None:
+    before = uploads(server)
+    r = upload(alice, media("gaze/zoombi_real_021.jpg"), label=label)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith("label: ") and "\n" not in detail
+    assert not uploads(server) - before
+    r = alice.get("/v1/analyses", params={"label": label})
+    assert r.status_code == 422 and r.json()["detail"].startswith("label: ")
+
+
+def test_progress_routes_refuse_labels_breaking_the_rule(alice: httpx.Client) -> None:
+    for label in ["why%3F", "%E2%80%AEx", "..%20", "a%00"]:
+        for page in ("progress", "progress.html"):
+            r = alice.get(f"/v1/clients/{label}/{page}")
+            assert r.status_code == 422, (label, r.text)
+            assert r.json()["detail"].startswith("label: ")
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "phrase"),
+    [
+        (lambda p: png_bomb(p, side=30000), 413, "not decoded"),
+        (lambda p: png_bomb(p, side=8000), 413, "million"),
+        (jpeg_bomb, 413, "million"),
+        (webp_bomb, 413, "million"),
+        (lambda p: cv2.imwrite(str(p), np.zeros((1, 1, 3), np.uint8)), 422, "too small"),
+    ],
+    ids=["png-30000", "png-8000", "jpeg-30000", "webp-16383", "png-1x1"],
+)
+def test_pictures_too_large_or_too_small_are_refused_from_their_header(
+    alice: httpx.Client,
+    server: Server,
+    tmp_path: Path,
+    make: Callable[[Path], object],
+    code: int,
+    phrase: str,
+) -> None:
+    path = tmp_path / "picture.png"
+    make(path)
+    before, before_mb = uploads(server), peak_rss_mb(server.pid)
+    r = upload(alice, path, layout="stacked")
+    assert r.status_code == code, r.text
+    detail = r.json()["detail"]
+    assert phrase in detail and detail.startswith("picture.png: ") and "\n" not in detail
+    assert not uploads(server) - before
+    assert peak_rss_mb(server.pid) - before_mb < 50  # nothing decoded (30000² is 2.7 GB)
 
 
 def test_unknown_routes_and_malformed_ids(alice: httpx.Client) -> None:

@@ -21,7 +21,7 @@ CALLS = standard_calls()
 
 
 @dataclass(frozen=True)
-class Analysed:
+class Analyzed:
     spec: CallSpec
     path: Path
     truth: CallTruth
@@ -30,12 +30,12 @@ class Analysed:
 
 
 @pytest.fixture(scope="module")
-def analysed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Analysed]:
-    """Each call rendered and analysed once (on first use)."""
+def analyzed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Analyzed]:
+    """Each call rendered and analyzed once (on first use)."""
     return {}
 
 
-def _run(spec: CallSpec, cache: dict[str, Analysed], tmp: Path) -> Analysed:
+def _run(spec: CallSpec, cache: dict[str, Analyzed], tmp: Path) -> Analyzed:
     if spec.name not in cache:
         path = tmp / f"{spec.name}.mp4"
         truth = render_call(spec, path, MEDIA)
@@ -47,7 +47,7 @@ def _run(spec: CallSpec, cache: dict[str, Analysed], tmp: Path) -> Analysed:
         report = json.loads((out / "report.json").read_text())
         with (out / "timeline.csv").open() as f:
             rows = list(csv.DictReader(f))
-        cache[spec.name] = Analysed(spec, path, truth, report, rows)
+        cache[spec.name] = Analyzed(spec, path, truth, report, rows)
     return cache[spec.name]
 
 
@@ -65,7 +65,7 @@ def _whose(truth: CallTruth, t: float, x: float, y: float) -> int | None:
     return min(inside, key=lambda k: rects[k][2] * rects[k][3], default=None)  # type: ignore[index]
 
 
-def _partner_of(a: Analysed, person: int) -> tuple[int, float]:
+def _partner_of(a: Analyzed, person: int) -> tuple[int, float]:
     """Which partner a person of the report is (by where their face was, frame by frame), and
     the share of their located frames that lie in that partner's picture."""
     placed = [
@@ -83,9 +83,9 @@ def _partner_of(a: Analysed, person: int) -> tuple[int, float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", CALLS, ids=[c.name for c in CALLS])
 def test_call_is_read_as_two_partners(
-    spec: CallSpec, analysed: dict[str, Analysed], tmp_path_factory: pytest.TempPathFactory
+    spec: CallSpec, analyzed: dict[str, Analyzed], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    a = _run(spec, analysed, tmp_path_factory.mktemp(spec.name))
+    a = _run(spec, analyzed, tmp_path_factory.mktemp(spec.name))
     r = a.report
     people = r["people"]
     assert [p["id"] for p in people] == [1, 2], r["warnings"]
@@ -122,13 +122,13 @@ def test_call_is_read_as_two_partners(
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", CALLS, ids=[c.name for c in CALLS])
 def test_call_layout_and_its_changes(
-    spec: CallSpec, analysed: dict[str, Analysed], tmp_path_factory: pytest.TempPathFactory
+    spec: CallSpec, analyzed: dict[str, Analyzed], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    a = _run(spec, analysed, tmp_path_factory.mktemp(spec.name))
+    a = _run(spec, analyzed, tmp_path_factory.mktemp(spec.name))
     spans = a.report["layout"]["spans"]
     starts = [sp["start_s"] for sp in spans]
     # every change of the pictures is found, at the cut; a camera that goes off may or may not
-    # make one (its tile can stay analysed, empty, while the camera is off)
+    # make one (its tile can stay analyzed, empty, while the camera is off)
     needed = [t for t, _ in spec.expected_spans(cards_count=True)]
     possible = [t for t, _ in spec.expected_spans()] + needed
     for t in needed[1:]:
@@ -141,7 +141,7 @@ def test_call_layout_and_its_changes(
     expected = spec.expected_spans()
     kinds = {k for _, k in expected}
     assert a.report["layout"]["kind"] in kinds
-    # the analysed tiles of every stretch are pictures of the partners, nothing else
+    # the analyzed tiles of every stretch are pictures of the partners, nothing else
     for s in spans:
         assert len(s["tiles"]) in (1, 2)
 

@@ -1,6 +1,6 @@
 """Malformed and awkward inputs (tests/corpus.py: 36 kinds built from ../shared/media) through
 `presence analyze`, one after another in one process: each is refused with one line that says
-why (exit 2) or analysed (exit 0, or 4 when nobody is in it) with the warnings it deserves;
+why (exit 2) or analyzed (exit 0, or 4 when nobody is in it) with the warnings it deserves;
 never a traceback or an internal error, never a half-written output, and the process's peak
 memory stays under a ceiling."""
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_ROOT, models_dir
-from tests.corpus import Case, build_corpus
+from tests.corpus import Case
 
 # Peak resident memory of the one process that analyses the whole corpus. Measured: about
 # 1.5 GB, most of it the 8K video (a 7680x4320 frame is 100 MB in RGB; two are decoded ahead,
@@ -45,9 +45,11 @@ for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Case], dict[str, Any], Path]:
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, malformed_corpus: list[Case]
+) -> tuple[list[Case], dict[str, Any], Path]:
     d = tmp_path_factory.mktemp("corpus")
-    cases = build_corpus(d / "in")
+    cases = malformed_corpus
     outs = d / "out"
     outs.mkdir()
     args = [str(a) for i, c in enumerate(cases) for a in (c.path, outs / f"{i:02d}")]
@@ -78,7 +80,7 @@ def _one_line(text: str) -> bool:
     return len(text.strip().splitlines()) == 1
 
 
-def test_each_input_is_refused_in_one_line_or_analysed(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_each_input_is_refused_in_one_line_or_analyzed(corpus) -> None:  # type: ignore[no-untyped-def]
     cases, results, outs = corpus
     wrong = []
     for i, case in enumerate(cases):
@@ -112,8 +114,8 @@ def test_damage_is_named_and_durations_are_what_was_decoded(corpus) -> None:  # 
     report = json.loads((outs / f"{i:02d}" / "report.json").read_text())
     damaged = [w for w in report["warnings"] if "damaged from" in w]
     assert damaged, report["warnings"]
-    # analysed past the damage (3.9 s to 5.3 s): 39 frames at 10/s come before it, and the
-    # 2.7 s after it are analysed too (decoding used to stop at the damage)
+    # analyzed past the damage (3.9 s to 5.3 s): 39 frames at 10/s come before it, and the
+    # 2.7 s after it are analyzed too (decoding used to stop at the damage)
     assert report["video"]["frames_analyzed"] >= 39 + 20
     assert report["video"]["duration_s"] == pytest.approx(8.0, abs=0.2)
     i, _ = by_name["fast_cut_half.mp4"]

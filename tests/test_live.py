@@ -55,7 +55,7 @@ def test_headless_run_writes_video_summary_and_report(live_run) -> None:  # type
     proc, out = live_run
     assert proc.returncode == 0, proc.stderr
     assert "Person 1 (center): eye contact" in proc.stdout
-    assert "frames analysed" in proc.stdout
+    assert "frames analyzed" in proc.stdout
     assert (out / "report" / "report.json").is_file()
     video = _frames(out / "annotated.mp4")
     source = _frames(media(CLIP))

@@ -32,8 +32,8 @@ def _live(
 ) -> tuple[
     dict[tuple[int, str, float], bool | None], dict[tuple[int, float], float | None], AnalysisReport
 ]:
-    """The clip through a live session: the frames batch analysis analysed, cut to the region
-    it analysed (the clip is letterboxed; a camera is not)."""
+    """The clip through a live session: the frames batch analysis analyzed, cut to the region
+    it analyzed (the clip is letterboxed; a camera is not)."""
     (region,) = batch.regions
     with open_source(media(clip)) as src:
         info = replace(src.info, width=region.width, height=region.height)

@@ -8,7 +8,7 @@ import pytest
 
 from analyzer.config import PartnerConfig
 from analyzer.partners import (
-    analyse_partners,
+    analyze_partners,
     looking_at,
     mirroring,
     smile_onsets,
@@ -24,7 +24,7 @@ RATE = 10.0
 
 def _pair(a: list[PersonSample], b: list[PersonSample], same_room: bool = False) -> PartnerReport:
     """Partners 1 and 2 at 10 Hz, smiles from 0.5, gaps up to 0.5 s bridged."""
-    return analyse_partners(
+    return analyze_partners(
         a,
         b,
         (1, 2),

@@ -145,7 +145,7 @@ def test_two_people_in_one_room_are_kept_apart(analyzed: Analyzer) -> None:
     margin_px = 25.0
     for person, own, other in zip(r.people, boxes, boxes[::-1], strict=True):
         placed = [(s.anchor_xy, round(s.time_s * 30)) for s in person.track.samples if s.anchor_xy]
-        assert len(placed) >= 25  # 34 analysed frames, the first two before the faces are found
+        assert len(placed) >= 25  # 34 analyzed frames, the first two before the faces are found
         for (x, y), frame in placed:
             x0, y0, x1, y1 = own[frame]
             assert x0 - margin_px <= x <= x1 + margin_px and y0 - margin_px <= y <= y1 + margin_px

@@ -160,14 +160,14 @@ def test_two_people_in_one_room_are_two_people(analyzed: Analyzer) -> None:
     )  # eyes on his hands
 
 
-def test_people_seen_but_not_analysed_are_counted_in_a_warning(analyzed: Analyzer) -> None:
+def test_people_seen_but_not_analyzed_are_counted_in_a_warning(analyzed: Analyzer) -> None:
     # two men side by side, arms crossed (source: face_recognition's two_people.jpg)
     both = analyzed("posture/fr_two_people.jpg")
-    assert len(both.people) == 2 and not any("analysed" in w for w in both.warnings)
+    assert len(both.people) == 2 and not any("analyzed" in w for w in both.warnings)
     assert both.partners is not None  # two people: the Together section
     one = analyzed("posture/fr_two_people.jpg", AnalyzerConfig(max_people=1))
     assert len(one.people) == 1 and one.partners is None  # no Together section for one
-    assert "2 people seen at once, 1 analysed" in " ".join(one.warnings)
+    assert "2 people seen at once, 1 analyzed" in " ".join(one.warnings)
 
 
 def test_nodding_is_counted_and_a_still_head_has_almost_none(analyzed: Analyzer) -> None:

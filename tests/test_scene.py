@@ -8,7 +8,7 @@ import numpy as np
 
 from analyzer.config import PartnerConfig
 from analyzer.layout import Screen, Tile
-from analyzer.partners import analyse_partners
+from analyzer.partners import analyze_partners
 from analyzer.scene import _Run, _settle
 from analyzer.types import PersonSample, Region
 
@@ -61,7 +61,7 @@ def test_without_confidence_nothing_is_said_about_looking_at_each_other() -> Non
         PersonSample(time_s=t / 10, face_visible=True, eye_contact=True, smile=0.9)
         for t in range(100)
     ]
-    p = analyse_partners(
+    p = analyze_partners(
         samples,
         samples,
         (1, 2),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -13,6 +12,7 @@ from analyzer.types import SourceKind
 from analyzer.video import RateSampler, open_source, sample_moments
 from tests.clips import write_clip
 from tests.conftest import media
+from tests.corpus import remux
 
 
 def _marked(n: int, h: int = 48, w: int = 64) -> list[np.ndarray]:
@@ -105,21 +105,8 @@ def test_sample_moments_of_an_image_and_past_the_end() -> None:
         assert [round(m.timestamp_ms / 1000, 1) for m in got] == [1.0, 8.5]
 
 
-def _remux(src: Path, dest: Path) -> Path:
-    """Copy the real clip's packets into a streamable container (no re-encoding)."""
-    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
-        s_in = inp.streams.video[0]
-        s_out = out.add_stream_from_template(s_in)
-        for packet in inp.demux(s_in):
-            if packet.dts is None:
-                continue
-            packet.stream = s_out
-            out.mux(packet)
-    return dest
-
-
-def test_truncated_video_is_analysed_as_far_as_it_decodes(tmp_path: Path) -> None:
-    mkv = _remux(media("talking/liveportrait_d13.mp4"), tmp_path / "whole.mkv")
+def test_truncated_video_is_analyzed_as_far_as_it_decodes(tmp_path: Path) -> None:
+    mkv = remux(media("talking/liveportrait_d13.mp4"), tmp_path / "whole.mkv")
     data = mkv.read_bytes()
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(data[: len(data) // 2])
@@ -131,7 +118,7 @@ def test_truncated_video_is_analysed_as_far_as_it_decodes(tmp_path: Path) -> Non
 
 
 def test_corrupt_middle_is_decoded_around_or_reported(tmp_path: Path) -> None:
-    mkv = _remux(media("talking/liveportrait_d13.mp4"), tmp_path / "whole.mkv")
+    mkv = remux(media("talking/liveportrait_d13.mp4"), tmp_path / "whole.mkv")
     data = bytearray(mkv.read_bytes())
     mid = len(data) // 2
     data[mid : mid + 20000] = bytes(20000)  # a stretch of zeros, as a failing disk leaves
@@ -181,9 +168,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 def _head_only(path: Path) -> Path:
     """A streamable container whose header survived but whose frames did not."""
-    data = _remux(
-        media("talking/liveportrait_d13.mp4"), path.with_suffix(".whole.mkv")
-    ).read_bytes()
+    data = remux(media("talking/liveportrait_d13.mp4"), path.with_suffix(".whole.mkv")).read_bytes()
     path.write_bytes(data[:1200])
     return path
 

@@ -108,7 +108,7 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
             print(f"wrote {opts.report_dir / 'report.json'} and {opts.report_dir / 'timeline.csv'}")
     mean_fps = frames / seconds if seconds > 0 else 0.0
     print(
-        f"{frames} frames analysed in {seconds:.1f} s ({mean_fps:.1f} per second); "
+        f"{frames} frames analyzed in {seconds:.1f} s ({mean_fps:.1f} per second); "
         f"{dropped} dropped to keep up"
     )
     return LiveResult(frames=frames, dropped=dropped, seconds=seconds, mean_fps=mean_fps)

@@ -88,7 +88,7 @@ class LiveSession:
     """Frame-by-frame analysis of one camera with running numbers. A context manager: the
     models are opened on entering and closed on leaving.
 
-    Every frame is analysed and shown; the report keeps frames at ``cfg.live.report_fps`` for at
+    Every frame is analyzed and shown; the report keeps frames at ``cfg.live.report_fps`` for at
     most ``cfg.live.max_report_s`` (after that the overlay goes on and the report says what it
     covers), and running numbers are kept for at most ``cfg.live.max_people`` people, so memory
     does not grow with the length of a session."""
@@ -139,7 +139,7 @@ class LiveSession:
         self.warnings: list[str] = []
 
     def rate_fps(self) -> float:
-        """Frames analysed per second of session time, over the last few frames."""
+        """Frames analyzed per second of session time, over the last few frames."""
         t = self._times_s
         if len(t) < 2 or t[-1] <= t[0]:
             return self.cfg.analysis_fps

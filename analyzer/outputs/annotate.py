@@ -1,8 +1,8 @@
 """annotated.mp4: the input video with the live overlay burned in (H.264, plays in browsers).
 
-The analysis keeps, for each analysed frame, where each face was (``GeometryRecorder``, hooked
+The analysis keeps, for each analyzed frame, where each face was (``GeometryRecorder``, hooked
 into ``pipeline.analyze``); the report gives the finished per-frame signals. A second pass over
-the video then draws every frame with the overlay of the latest analysed frame, so the output
+the video then draws every frame with the overlay of the latest analyzed frame, so the output
 has the input's frames, size and duration.
 """
 
@@ -28,7 +28,7 @@ class FaceGeometry:
 
 
 class GeometryRecorder:
-    """A ``FrameHook``: keeps each tracked face's outline per analysed frame (36 points)."""
+    """A ``FrameHook``: keeps each tracked face's outline per analyzed frame (36 points)."""
 
     def __init__(self) -> None:
         self.faces: dict[tuple[int, int], FaceGeometry] = {}  # (frame number, track key)
@@ -45,7 +45,7 @@ class GeometryRecorder:
 def overlay_frames(
     report: AnalysisReport, geometry: GeometryRecorder
 ) -> tuple[list[float], list[LiveFrame]]:
-    """One LiveFrame per analysed frame, with running share and streak as of that moment."""
+    """One LiveFrame per analyzed frame, with running share and streak as of that moment."""
     times = [s.time_s for s in report.people[0].track.samples] if report.people else []
     frames: list[list[LivePerson]] = [[] for _ in times]
     several = len(report.people) > 1
@@ -97,7 +97,7 @@ def annotate_video(
     geometry: GeometryRecorder,
     out: Path,
 ) -> None:
-    """Write ``out`` (H.264 MP4): every input frame with the overlay of its analysed moment,
+    """Write ``out`` (H.264 MP4): every input frame with the overlay of its analyzed moment,
     each person labelled at their own face, and the recording's sound."""
     times, live = overlay_frames(report, geometry)
     empty = LiveFrame(time_s=0.0, people=(), fps=0.0, latency_ms=0.0)

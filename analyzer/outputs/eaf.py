@@ -1,6 +1,6 @@
 """ELAN export: one tier per person per signal, linked to the video, for frame-level review.
 
-The spans are the same runs of analysed frames that ``report.json`` counts (``metrics.runs`` with
+The spans are the same runs of analyzed frames that ``report.json`` counts (``metrics.runs`` with
 the same frame durations and bridging of short unmeasured gaps), so a coder can check in ELAN
 what the report measured. ELAN times are whole milliseconds.
 """

@@ -149,7 +149,7 @@ def _fmt(v: object, nd: int) -> str:
 
 
 def timeline_csv(report: AnalysisReport) -> str:
-    """One row per person per analysed frame; booleans 1/0; empty when not measurable."""
+    """One row per person per analyzed frame; booleans 1/0; empty when not measurable."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(TIMELINE_COLUMNS)
@@ -251,7 +251,7 @@ def summary(report: AnalysisReport) -> str:
     smile_threshold = report.config.expression.smile_threshold
     head = f"{v.name}: {len(report.people)} person(s)"
     if v.duration_s:
-        head += f", {v.duration_s:.1f} s analysed at {report.analysis_fps:g} frames/s"
+        head += f", {v.duration_s:.1f} s analyzed at {report.analysis_fps:g} frames/s"
     lines = [head]
     for p in report.people:
         line = _still_line(p, smile_threshold) if still else _session_line(p)

@@ -375,7 +375,7 @@ dl dt { font-weight: 600; margin-top: 10px; } dl dd { margin: 2px 0 0 0; color: 
 
 
 def report_page(report: AnalysisReport, media: Path) -> str:
-    """The report page for an analysed file, with pictures of its moments when it is a video
+    """The report page for an analyzed file, with pictures of its moments when it is a video
     (each sought in the video)."""
     video = report.video.kind == SourceKind.VIDEO
     thumbs = moment_thumbnails(media, report, moments(report)) if video else {}

@@ -136,7 +136,7 @@ class LayoutSpanModel(_Model):
     end_s: float | None = Field(description="Null: to the end of the recording.")
     kind: LayoutKind
     tiles: list[TileModel] = Field(
-        description="The camera pictures analysed in this span (those with people)."
+        description="The camera pictures analyzed in this span (those with people)."
     )
     positions: list[PositionName] = Field(description="What each of those tiles is called.")
 
@@ -147,7 +147,7 @@ class LayoutModel(_Model):
         "(side-by-side, stacked), a speaker view with a small inset (pip), or a gallery of more "
         "tiles (grid)."
     )
-    tiles: list[TileModel] = Field(description="The analysed tiles of that arrangement.")
+    tiles: list[TileModel] = Field(description="The analyzed tiles of that arrangement.")
     spans: list[LayoutSpanModel] = Field(
         default_factory=list,
         description="Each stretch of the recording with one arrangement, in order (added in "

@@ -13,24 +13,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData, UploadFile
 
-from analyzer.config import Layout
-from analyzer.errors import InputError
 from analyzer.outputs.reel import NOT_TWO
 from analyzer.outputs.report_schema import Report
-from analyzer.video import open_source
 from api.db import Analysis
-from api.deps import AppState, OwnerDep, StateDep
-from api.jobs import delete_files
-from api.limits import UploadTooLargeError
+from api.deps import BUSY, AppState, HeavyDep, OwnerDep, StateDep
+from api.labels import LABEL_SCHEMA, Label, check_label
 from api.options import AnalysisOptions
+from api.privacy import private_dir
+from api.probe import probe_upload
+from api.reasons import client_reason
 from api.schemas import AnalysisAccepted, AnalysisOut, AnalysisPage, ErrorOut, Links
-from api.storage import safe_name, save_stream
+from api.storage import safe_name
+from api.store import delete_files
+from api.upload import receive_upload
 
 router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 
@@ -38,6 +38,33 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown or revoked one."},
     404: {"model": ErrorOut, "description": "No such analysis for this key."},
 }
+
+
+def _form_fields() -> dict[str, Any]:
+    """The upload form's option fields, read from ``AnalysisOptions`` (one place for the
+    options: what the form documents is what the worker validates). Sub-schemas are written
+    inline and ``X | None`` fields become plain ``X`` (a form cannot send null; leaving a field
+    out is how a client asks for the default)."""
+    schema = AnalysisOptions.model_json_schema()
+    defs = schema.get("$defs", {})
+
+    def plain(node: Any) -> Any:
+        if isinstance(node, list):
+            return [plain(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:  # the field's own keys (its description) over the sub-schema's
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return plain({**defs[node["$ref"].rsplit("/", 1)[-1]], **rest})
+        options = [x for x in node.get("anyOf", []) if x != {"type": "null"}]
+        if len(options) == 1:
+            rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+            return plain({**options[0], **rest})
+        return {k: plain(v) for k, v in node.items()}
+
+    fields: dict[str, Any] = plain(schema["properties"])
+    return fields
+
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -51,22 +78,10 @@ UPLOAD_BODY = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "The video (or image) to analyse.",
+                            "description": "The video (or image) to analyze.",
                         },
-                        "label": {
-                            "type": "string",
-                            "maxLength": 100,
-                            "description": "A client or couple label, for your own use.",
-                        },
-                        "fps": {"type": "number", "minimum": 1, "maximum": 30},
-                        "layout": {
-                            "type": "string",
-                            "enum": [x.value for x in Layout],
-                        },
-                        "staring_s": {"type": "number", "minimum": 1, "maximum": 600},
-                        "look_away_s": {"type": "number", "minimum": 0.5, "maximum": 600},
-                        "max_people": {"type": "integer", "minimum": 1, "maximum": 8},
-                        "reel": {"type": "boolean", "default": True},
+                        "label": LABEL_SCHEMA,
+                        **_form_fields(),
                     },
                 }
             }
@@ -87,7 +102,7 @@ def _out(a: Analysis) -> AnalysisOut:
         started_at=a.started_at,
         finished_at=a.finished_at,
         attempts=a.attempts,
-        error=a.error,
+        error=None if a.error is None else client_reason(a.error),
         links=Links(
             self=base,
             report=f"{base}/report",
@@ -113,41 +128,61 @@ def _owned(state: StateDep, owner: int, analysis_id: uuid.UUID) -> Analysis:
     openapi_extra=UPLOAD_BODY,
     responses={
         **ERRORS,
-        413: {"model": ErrorOut, "description": "The upload is larger than the limit."},
+        400: {"model": ErrorOut, "description": "The upload broke off."},
+        408: {"model": ErrorOut, "description": "The upload paused too long or came too slowly."},
+        413: {
+            "model": ErrorOut,
+            "description": "The upload, or the picture it holds, is larger than the limit.",
+        },
         415: {"model": ErrorOut, "description": "The file is not a readable video or image."},
-        422: {"model": ErrorOut, "description": "Missing or empty file, or bad options."},
+        422: {
+            "model": ErrorOut,
+            "description": "Missing or empty file, a picture too small, bad options or label.",
+        },
+        507: {"model": ErrorOut, "description": "No room on the server for the upload now."},
     },
     summary="Upload a clip for analysis",
 )
 async def create_analysis(
     request: Request, response: Response, owner: OwnerDep, state: StateDep
 ) -> AnalysisAccepted:
-    """Streams the upload to disk, checks it is a readable video or image, and queues it."""
+    """Streams the upload once, straight into the data folder, checks from its headers that it
+    is a video or an image of a size that is analyzed (nothing is decoded here), and queues
+    it."""
+    analysis_id = uuid.uuid4().hex
+    folder = private_dir(state.settings.uploads_dir / analysis_id)
     try:
-        form = await request.form(max_files=1, max_fields=10)
-    except UploadTooLargeError:
-        raise  # the UploadLimit middleware answers 413
-    except Exception as e:  # malformed multipart: the client's fault, said in one line
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"expected multipart/form-data with a file ({type(e).__name__})",
-        ) from e
-    try:  # every temporary file the form spooled is closed, whatever happens below
-        return await _accept(form, response, owner, state)
-    finally:
-        await form.close()
+        upload = await receive_upload(request, folder)
+        name = safe_name(upload.client_name)
+        label, options = _fields(upload.fields)
+        async with state.probes:
+            await run_in_threadpool(probe_upload, upload.path, name)
+        row = Analysis(
+            id=analysis_id,
+            owner_id=owner,
+            label=label,
+            input_name=name,
+            options=options.model_dump_json(),
+            upload_path=str(upload.path),
+        )
+        await run_in_threadpool(_insert, state, row)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    url = f"/v1/analyses/{analysis_id}"
+    response.headers["Location"] = url
+    return AnalysisAccepted(id=analysis_id, status="queued", status_url=url)
 
 
-async def _accept(
-    form: FormData, response: Response, owner: int, state: AppState
-) -> AnalysisAccepted:
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "missing file field 'file'")
-    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-    label = fields.pop("label", None)
-    if label is not None and len(label) > 100:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "label: at most 100 characters")
+def _fields(fields: dict[str, str]) -> tuple[str | None, AnalysisOptions]:
+    """The label (an empty one is none) and the options, or 422 with the first problem."""
+    fields = dict(fields)
+    label = fields.pop("label", "") or None
+    if label is not None:
+        try:
+            label = check_label(label)
+        except ValueError as e:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"label: {e}") from None
     try:
         options = AnalysisOptions.model_validate(fields)
     except ValidationError as e:
@@ -156,43 +191,13 @@ async def _accept(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}"
         ) from None
-    analysis_id = uuid.uuid4().hex
-    name = safe_name(upload.filename)
-    folder = state.settings.uploads_dir / analysis_id
-    dest = folder / name
-    try:
-        size = await run_in_threadpool(save_stream, upload.file, dest)
-        if size == 0:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
-        await run_in_threadpool(_check_readable, dest)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    row = Analysis(
-        id=analysis_id,
-        owner_id=owner,
-        label=label or None,
-        input_name=name,
-        options=options.model_dump_json(),
-        upload_path=str(dest),
-    )
+    return label, options
+
+
+def _insert(state: AppState, row: Analysis) -> None:
     with Session(state.engine) as s:
         s.add(row)
         s.commit()
-    url = f"/v1/analyses/{analysis_id}"
-    response.headers["Location"] = url
-    return AnalysisAccepted(id=analysis_id, status="queued", status_url=url)
-
-
-def _check_readable(path: Any) -> None:
-    try:
-        with open_source(path):
-            pass
-    except InputError as e:
-        reason = str(e).split(": ", 1)[-1]
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"{path.name}: {reason}"
-        ) from None
 
 
 @router.get("", response_model=AnalysisPage, responses=ERRORS, summary="Your analyses")
@@ -201,7 +206,7 @@ def list_analyses(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    label: Annotated[str | None, Query(max_length=100)] = None,
+    label: Annotated[Label | None, Query()] = None,
 ) -> AnalysisPage:
     """Newest first."""
     with Session(state.engine) as s:
@@ -229,7 +234,9 @@ def get_analysis(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> An
 def _finished(state: StateDep, owner: int, analysis_id: uuid.UUID) -> Analysis:
     a = _owned(state, owner, analysis_id)
     if a.status == "failed":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"the analysis failed: {a.error}")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, client_reason(f"the analysis failed: {a.error}")
+        )
     if a.status != "done":
         raise HTTPException(status.HTTP_409_CONFLICT, f"the analysis is {a.status}; try later")
     return a
@@ -243,10 +250,10 @@ NOT_READY: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/{analysis_id}/report",
     response_model=Report,
-    responses={**ERRORS, **NOT_READY},
+    responses={**ERRORS, **NOT_READY, **BUSY},
     summary="The report (same schema as the CLI's report.json)",
 )
-def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Report:
+def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: HeavyDep) -> Report:
     a = _finished(state, owner, analysis_id)
     text = (state.settings.results_dir / a.id / "report.json").read_text(encoding="utf-8")
     return Report.model_validate(json.loads(text))
@@ -254,26 +261,29 @@ def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Repo
 
 @router.get(
     "/{analysis_id}/report.html",
-    response_class=HTMLResponse,
+    response_class=FileResponse,
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/html": {}}}},
     summary="The report as one self-contained web page (charts, moments, explanations)",
 )
-def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> HTMLResponse:
+def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
+    """Sent from the file as it is read (the page is a few MB: Plotly is inside)."""
     a = _finished(state, owner, analysis_id)
-    text = (state.settings.results_dir / a.id / "report.html").read_text(encoding="utf-8")
-    return HTMLResponse(text)
+    return FileResponse(
+        state.settings.results_dir / a.id / "report.html", media_type="text/html; charset=utf-8"
+    )
 
 
 @router.get(
     "/{analysis_id}/timeline.csv",
-    response_class=PlainTextResponse,
+    response_class=FileResponse,
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/csv": {}}}},
     summary="The per-frame timeline (same as the CLI's timeline.csv)",
 )
-def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> PlainTextResponse:
+def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
     a = _finished(state, owner, analysis_id)
-    text = (state.settings.results_dir / a.id / "timeline.csv").read_text(encoding="utf-8")
-    return PlainTextResponse(text, media_type="text/csv")
+    return FileResponse(
+        state.settings.results_dir / a.id / "timeline.csv", media_type="text/csv; charset=utf-8"
+    )
 
 
 NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
@@ -299,7 +309,7 @@ def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileRe
         why = [w for w in report.get("warnings", []) if w.startswith("no reel:")]
         if not why:
             why = [NOT_TWO if report.get("partners") is None else NOT_ASKED]
-        raise HTTPException(status.HTTP_404_NOT_FOUND, why[0])
+        raise HTTPException(status.HTTP_404_NOT_FOUND, client_reason(why[0]))
     return FileResponse(path, media_type="video/mp4", filename="reel.mp4")
 
 

@@ -1,81 +1,68 @@
 """A coach's progress view: one client's sessions (analyses sharing a label), metric by metric.
 
 GET /v1/clients/{label}/progress (JSON) and /progress.html (one self-contained page of charts).
-Only the caller's own finished analyses are included.
+Only the caller's own finished analyses are included, at most the latest ``MAX_SESSIONS``; the
+label follows the one rule of ``api.labels``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any, get_type_hints
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from sqlmodel import Session, col, select
 
-from analyzer.outputs.progress import SessionPoint, progress, trends
+from analyzer.outputs.progress import SessionPoint, Trend, progress, trends
 from analyzer.outputs.progress_page import progress_html
 from analyzer.outputs.report_schema import Report
 from api.db import Analysis
-from api.deps import OwnerDep, StateDep
+from api.deps import BUSY, HeavyDep, OwnerDep, StateDep
+from api.labels import Label
 from api.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/clients", tags=["progress"])
 
-Label = Annotated[str, Path(min_length=1, max_length=100, description="The analyses' label.")]
+MAX_SESSIONS = 100
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No API key, or an unknown or revoked one."},
     404: {"model": ErrorOut, "description": "No finished analyses with this label."},
+    **BUSY,
 }
 
 
-class PointOut(BaseModel):
-    analysis_id: str
-    session: str
-    recorded_at: dt.datetime
-    person_id: int
-    position: str
-    eye_contact_ratio: float | None
-    eye_contact_coverage: float
-    attention_ratio: float | None
-    attention_coverage: float
-    expressiveness_score: float | None
-    expressiveness_coverage: float
-    smile_ratio: float | None
-    openness: float | None
-    arms_crossed_ratio: float | None
-    posture_coverage: float
-    nods_per_min: float | None
-    head_coverage: float
-    face_visible_ratio: float
+def _model_of(cls: type, name: str, **first: Any) -> type[BaseModel]:
+    """A response model with the fields of the dataclass ``cls`` (its names, types and
+    docstring), after the ``first`` fields given as (type, default): the API answers what the
+    progress code computes, declared in one place."""
+    fields: dict[str, Any] = {k: (t, ...) for k, t in get_type_hints(cls).items()}
+    model: type[BaseModel] = create_model(name, __doc__=cls.__doc__, **first, **fields)
+    return model
 
 
-class TrendOut(BaseModel):
-    person_id: int
-    metric: str
-    first: float | None
-    last: float | None
-    change: float | None
-    measured_sessions: int
+PointOut = _model_of(SessionPoint, "PointOut", analysis_id=(str, ...))
+TrendOut = _model_of(Trend, "TrendOut", person_id=(int, ...), metric=(str, ...))
 
 
 class ProgressOut(BaseModel):
     label: str
     sessions: int
-    points: list[PointOut]
-    trends: list[TrendOut]
+    points: list[PointOut]  # type: ignore[valid-type]
+    trends: list[TrendOut]  # type: ignore[valid-type]
 
 
 def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint], dict[str, str]]:
     with Session(state.engine) as s:
-        rows = s.exec(
+        newest = s.exec(
             select(Analysis)
             .where(Analysis.owner_id == owner, Analysis.label == label, Analysis.status == "done")
-            .order_by(col(Analysis.created_at))
+            .order_by(col(Analysis.created_at).desc())
+            .limit(MAX_SESSIONS)
         ).all()
+    rows = newest[::-1]
     sessions = []
     ids: dict[str, str] = {}
     for a in rows:
@@ -95,9 +82,9 @@ def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint]
     "/{label}/progress",
     response_model=ProgressOut,
     responses=ERRORS,
-    summary="Each measure across one client's sessions, oldest first",
+    summary="Each measure across one client's sessions (the latest 100), oldest first",
 )
-def get_progress(label: Label, owner: OwnerDep, state: StateDep) -> ProgressOut:
+def get_progress(label: Label, owner: OwnerDep, state: StateDep, _turn: HeavyDep) -> ProgressOut:
     points, ids = _points(state, owner, label)
     return ProgressOut(
         label=label,
@@ -116,6 +103,8 @@ def get_progress(label: Label, owner: OwnerDep, state: StateDep) -> ProgressOut:
     responses={**ERRORS, 200: {"content": {"text/html": {}}}},
     summary="The same as a page of charts",
 )
-def get_progress_html(label: Label, owner: OwnerDep, state: StateDep) -> HTMLResponse:
+def get_progress_html(
+    label: Label, owner: OwnerDep, state: StateDep, _turn: HeavyDep
+) -> HTMLResponse:
     points, _ = _points(state, owner, label)
     return HTMLResponse(progress_html(f"Progress - {label}", points))

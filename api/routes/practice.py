@@ -6,37 +6,72 @@ draws over the video. Frames and results exist only in memory for the length of 
 nothing is stored.
 
 Protocol on ``/v1/practice/ws``: the first message is text ``{"type": "hello", "key": "<api
-key>"}``; the server answers ``{"type": "ready"}`` or closes with code 4401. After that each
-binary message is one JPEG frame, answered by one ``{"type": "frame", ...}`` text message
+key>"}``; the server answers ``{"type": "ready"}``. After that each binary message is one JPEG
+frame (at most 960 px on the long side), answered by one ``{"type": "frame", ...}`` text message
 (the page keeps at most two frames in flight, so it never builds a backlog).
+
+Every way a socket ends has a close code and a one-line reason:
+
+======  ==================================================================================
+4400    no hello (or not one) within 10 s
+4401    unknown or revoked key at hello
+1013    too many practice sessions or connections; try again soon
+1003    a text message where a frame was expected, or a frame that is not a JPEG
+1007    a JPEG that cannot be read, or a picture under 16 px a side
+1009    a message over ``ws_max_message_kb`` (uvicorn) or a picture over 960 px a side
+1008    the key was revoked while the socket was open (checked every ``ws_key_check_s``)
+4408    no message for ``ws_idle_timeout_s``
+1011    an internal error (the server log has it)
+======  ==================================================================================
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
+from collections.abc import MutableMapping
 from importlib import resources
 from typing import Any
 
-import cv2
-import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from starlette.websockets import WebSocketState
 
-from analyzer.config import AnalyzerConfig
-from analyzer.live.session import LiveFrame, LiveSession
-from analyzer.models import model_paths
-from analyzer.types import Frame, SourceKind, VideoInfo
+from analyzer.errors import AnalyzerError
+from analyzer.models import ModelPaths, model_paths
 from api.deps import AppState
 from api.keys import owner_of
+from api.practice_session import (
+    BAD_HELLO,
+    IDLE,
+    INTERNAL_ERROR,
+    POLICY_VIOLATION,
+    TRY_AGAIN_LATER,
+    UNKNOWN_KEY,
+    UNSUPPORTED_DATA,
+    FrameRefusedError,
+    PracticeSession,
+)
+from api.reasons import client_reason
 
 router = APIRouter(tags=["practice"])
+log = logging.getLogger("presence.practice")
 
-MAX_SIDE_PX = 960  # frames larger than this are refused (the page sends about 480 wide)
-_active = 0
-_lock = asyncio.Lock()
+HELLO_TIMEOUT_S = 10.0
+MAX_REASON_BYTES = 123  # a close frame's reason (RFC 6455)
+
+
+class SocketClosedError(Exception):
+    """The socket was closed with ``code`` and ``reason`` (by us, or by the client)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
 
 
 @router.get("/practice", response_class=HTMLResponse, summary="The live practice page")
@@ -45,127 +80,108 @@ def practice_page() -> HTMLResponse:
     return HTMLResponse(html)
 
 
-def to_message(live: LiveFrame, width: int, height: int) -> dict[str, Any]:
-    """A small JSON message: positions as fractions of the frame, numbers rounded."""
+async def close(ws: WebSocket, code: int, reason: str) -> None:
+    """Close with ``code`` and a one-line ``reason`` cut to what a close frame holds."""
+    text = " ".join(reason.split()).encode("utf-8")[:MAX_REASON_BYTES]
+    if (
+        ws.application_state == WebSocketState.CONNECTED
+        and ws.client_state == WebSocketState.CONNECTED
+    ):
+        with contextlib.suppress(RuntimeError, OSError):  # the client went away meanwhile
+            await ws.close(code=code, reason=text.decode("utf-8", "ignore"))
 
-    def norm(xy: Any) -> list[float]:
-        return [round(float(xy[0]) / width, 4), round(float(xy[1]) / height, 4)]
 
-    people = []
-    for p in live.people:
-        outline = None
-        if p.face_outline_xy is not None:
-            outline = [norm(pt) for pt in p.face_outline_xy]
-        people.append(
-            {
-                "outline": outline,
-                "eyes": None if p.eyes_xy is None else norm(p.eyes_xy),
-                "face_width": None
-                if p.face_width_px is None
-                else round(p.face_width_px / width, 4),
-                "gaze": None
-                if p.gaze_yaw_deg is None or p.gaze_pitch_deg is None
-                else [round(p.gaze_yaw_deg, 1), round(p.gaze_pitch_deg, 1)],
-                "contact": p.eye_contact,
-                "eyes_closed": p.eyes_closed,
-                "share": None if p.contact_share is None else round(p.contact_share, 3),
-                "streak_s": round(p.streak_s, 1),
-                "away_s": round(p.away_s, 1),
-                "arms_crossed": p.arms_crossed,
-                "expressiveness": None if p.expressiveness is None else round(p.expressiveness, 2),
-                "cues": list(p.cues),
-            }
-        )
-    return {
-        "type": "frame",
-        "t": round(live.time_s, 3),
-        "fps": round(live.fps, 1),
-        "latency_ms": round(live.latency_ms, 1),
-        "people": people,
-    }
+async def hello_key(ws: WebSocket, state: AppState) -> str:
+    """The key from the hello message, if it is valid; else the socket is closed."""
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout=HELLO_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise SocketClosedError(BAD_HELLO, "expected a hello message") from None
+    if message["type"] == "websocket.disconnect":
+        raise SocketClosedError(message.get("code", 1000), "the client closed")
+    try:
+        hello = json.loads(message.get("text") or "")
+    except ValueError:
+        hello = None
+    key = hello.get("key") if isinstance(hello, dict) else None
+    if not isinstance(key, str):
+        raise SocketClosedError(BAD_HELLO, 'expected a hello message: {"type": "hello", "key": …}')
+    if await run_in_threadpool(owner_of, state.engine, key) is None:
+        raise SocketClosedError(UNKNOWN_KEY, "unknown or revoked API key")
+    return key
+
+
+def session_models(state: AppState) -> ModelPaths:
+    return model_paths(state.settings.models_dir, state.settings.cache_dir)
+
+
+async def serve_frames(ws: WebSocket, state: AppState, key: str, session: PracticeSession) -> None:
+    """Answer frames until the client leaves or something closes the socket."""
+    settings = state.settings
+    last_message = last_check = time.monotonic()
+    tick_s = min(settings.ws_key_check_s, settings.ws_idle_timeout_s, 1.0)
+    while True:
+        message: MutableMapping[str, Any] | None
+        try:
+            message = await asyncio.wait_for(ws.receive(), timeout=tick_s)
+        except asyncio.TimeoutError:
+            message = None
+        now = time.monotonic()
+        if now - last_check >= settings.ws_key_check_s:
+            last_check = now
+            if await run_in_threadpool(owner_of, state.engine, key) is None:
+                raise SocketClosedError(POLICY_VIOLATION, "the API key was revoked")
+        if message is None:
+            if now - last_message >= settings.ws_idle_timeout_s:
+                raise SocketClosedError(
+                    IDLE, f"no frame for {settings.ws_idle_timeout_s:g} s; closed as idle"
+                )
+            continue
+        last_message = now
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("bytes")
+        if data is None:
+            raise SocketClosedError(UNSUPPORTED_DATA, "expected binary JPEG frames after ready")
+        try:
+            answer = await run_in_threadpool(session.frame, data)
+        except FrameRefusedError as e:
+            raise SocketClosedError(e.code, e.reason) from None
+        await ws.send_text(json.dumps(answer))
 
 
 @router.websocket("/v1/practice/ws")
 async def practice_socket(ws: WebSocket) -> None:
-    global _active
     state: AppState = ws.app.state.presence
-    await ws.accept()
-    try:
-        hello = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=10))
-    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError):
-        await ws.close(code=4400, reason="expected a hello message")
+    if state.sockets >= state.settings.max_connections:
+        await ws.close(code=TRY_AGAIN_LATER, reason="too many connections; try again soon")
         return
-    key = hello.get("key") if isinstance(hello, dict) else None
-    if not isinstance(key, str) or owner_of(state.engine, key) is None:
-        await ws.close(code=4401, reason="unknown or revoked API key")
-        return
-    async with _lock:
-        if _active >= state.settings.live_sessions:
-            await ws.close(code=1013, reason="too many practice sessions; try again soon")
-            return
-        _active += 1
-    session: _Practice | None = None
+    state.sockets += 1
+    session: PracticeSession | None = None
+    counted = False
     try:
-        session = await run_in_threadpool(_Practice, state)
+        await ws.accept()
+        key = await hello_key(ws, state)
+        if state.sessions >= state.settings.live_sessions:
+            raise SocketClosedError(TRY_AGAIN_LATER, "too many practice sessions; try again soon")
+        state.sessions += 1
+        counted = True
+        session = PracticeSession(await run_in_threadpool(session_models, state))
         await ws.send_text(json.dumps({"type": "ready"}))
-        while True:
-            data = await ws.receive_bytes()
-            message = await run_in_threadpool(session.frame, data)
-            await ws.send_text(json.dumps(message))
+        await serve_frames(ws, state, key, session)
+    except SocketClosedError as e:
+        await close(ws, e.code, e.reason)
     except WebSocketDisconnect:
         pass
+    except AnalyzerError as e:  # the models cannot be loaded: the server's problem, said plainly
+        log.error("practice session: %s", e)
+        await close(ws, INTERNAL_ERROR, client_reason(str(e)))
+    except Exception:
+        log.exception("practice session failed")
+        await close(ws, INTERNAL_ERROR, "internal error; the server log has the details")
     finally:
         if session is not None:
             await run_in_threadpool(session.close)
-        async with _lock:
-            _active -= 1
-
-
-class _Practice:
-    """One browser's live session (models loaded per connection, closed with it)."""
-
-    def __init__(self, state: AppState) -> None:
-        self.models = model_paths(state.settings.models_dir, state.settings.cache_dir)
-        self.cfg = AnalyzerConfig()
-        self.size: tuple[int, int] | None = None
-        self.session: LiveSession | None = None
-        self.start = time.monotonic()
-        self.last_ms = -1
-        self.index = 0
-
-    def _open(self, width: int, height: int) -> LiveSession:
-        self.close()
-        info = VideoInfo(
-            name="browser camera",
-            kind=SourceKind.CAMERA,
-            width=width,
-            height=height,
-            fps=None,
-            duration_s=None,
-        )
-        self.size = (width, height)
-        self.session = LiveSession(self.models, self.cfg, info).open()
-        return self.session
-
-    def frame(self, jpeg: bytes) -> dict[str, Any]:
-        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            return {"type": "error", "detail": "could not decode the frame as an image"}
-        h, w = bgr.shape[:2]
-        if max(h, w) > MAX_SIDE_PX:
-            return {
-                "type": "error",
-                "detail": f"frame too large ({w}x{h}); send at most "
-                f"{MAX_SIDE_PX} px on the long side",
-            }
-        session = self.session if self.size == (w, h) and self.session else self._open(w, h)
-        ts = max(int((time.monotonic() - self.start) * 1000), self.last_ms + 1)
-        self.last_ms = ts
-        self.index += 1
-        live = session.process(Frame(self.index, ts, np.ascontiguousarray(bgr[:, :, ::-1])))
-        return to_message(live, w, h)
-
-    def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        if counted:
+            state.sessions -= 1
+        state.sockets -= 1
