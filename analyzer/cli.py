@@ -20,6 +20,7 @@ from analyzer import __version__
 from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout, LiveConfig
 from analyzer.errors import AnalyzerError, InputError
 from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore, model_paths
+from analyzer.segments import default_jobs
 from analyzer.settings import AnalyzerSettings
 
 
@@ -148,6 +149,13 @@ def _add_analyze(sub: Subparsers) -> None:
         action="append",
         choices=["eaf"],
         help="extra output formats: eaf (ELAN annotation tiers); repeatable",
+    )
+    a.add_argument(
+        "--jobs",
+        type=_between(int, 1, 64),
+        default=None,
+        help="processes a video is analyzed in, in segments, one per core (default: "
+        f"PRESENCE_JOBS or every core: {default_jobs()} here)",
     )
     a.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
     a.add_argument("-q", "--quiet", action="store_true", help="no summary and no progress bar")
@@ -297,7 +305,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             stack.enter_context(divert_native_stderr())
         progress = stack.enter_context(_progress_bar(enabled=not args.quiet))
         recorder = GeometryRecorder() if args.annotate else None
-        report = analyze(args.input, models, cfg, progress=progress, on_frame=recorder)
+        jobs = args.jobs or AnalyzerSettings().jobs
+        report = analyze(args.input, models, cfg, progress=progress, on_frame=recorder, jobs=jobs)
     media = Path(args.input)
     extras: dict[str, FileWriter] = {}
     if recorder is not None and report.video.kind == SourceKind.VIDEO:

@@ -41,6 +41,7 @@ from analyzer.people import (
     positions,
 )
 from analyzer.scene import MAX_PEOPLE_PER_REGION, ScenePlan, plan_scene, single_plan
+from analyzer.segments import Segment, default_jobs, observe_in_parallel, plan_segments
 from analyzer.signals.person import Measured, measure_person
 from analyzer.tile_check import at_home
 from analyzer.tracks import finish_track
@@ -58,7 +59,7 @@ from analyzer.types import (
     SourceKind,
     VideoInfo,
 )
-from analyzer.video import Prefetch, RateSampler, VideoFileSource, open_source
+from analyzer.video import FrameSource, Prefetch, RateSampler, VideoFileSource, open_source
 
 ProgressFn = Callable[[float], None]
 # Called after each analyzed frame with its number and what was found (track key, measurement,
@@ -83,35 +84,50 @@ class _TrackData:
     positions: Counter[Position] = field(default_factory=Counter)  # where, frame by frame
 
 
-class SessionAnalyzer:
-    """Feeds frames through the landmarker, pairs faces with bodies, and keeps people apart."""
+class FrameObserver:
+    """What the models find in each frame, as people: faces paired with bodies, small faces
+    looked for again on a crop, duplicates merged, each with its colour signature. The half of
+    the frame-by-frame core that needs the pictures and the models (a segment of a parallel
+    analysis runs it in its own process); ``SessionAnalyzer`` keeps people apart over time.
+
+    ``pose_slot_fps``: in a video analyzed at that rate, the body model runs on the first
+    analyzed frame of every ``pose_every_n`` slots of video time (the same frames whichever
+    process analyzes them); without it (live), on every ``pose_every_n``-th frame."""
 
     def __init__(
-        self, landmarker: SceneLandmarker, cfg: AnalyzerConfig, plan: ScenePlan | None = None
+        self,
+        landmarker: SceneLandmarker,
+        cfg: AnalyzerConfig,
+        plan: ScenePlan,
+        *,
+        pose_slot_fps: float | None = None,
     ) -> None:
         self.landmarker = landmarker
         self.cfg = cfg
-        self.plan = plan or single_plan(landmarker.regions[0], landmarker.faces_per_region)
-        self._span = self.plan.spans[0]
-        self.tracker = PersonTracker()
+        self.plan = plan
+        self._span = plan.spans[0]
+        self._slots = None if pose_slot_fps is None else RateSampler(pose_slot_fps)
+        self._pose_group: int | None = None
         self._thumbs: dict[Region, npt.NDArray[np.int16]] = {}
         self._cut_at: dict[Region, int] = {}  # the frame a region's picture was last cut
         self._held_at = -1  # the frame the held bodies were seen in
-        self._n = 0  # frames processed
-        self.times_s: list[float] = []  # of the frames recorded
-        self._tracks: dict[int, _TrackData] = {}
+        self._n = 0  # frames observed
         self._held_poses: tuple[PoseObservation, ...] = ()
         self._pending_poses: Future[list[PoseObservation]] | None = None
         self._pending_at = 0
 
-    def process(
-        self, frame: Frame, *, record: bool = True
-    ) -> list[tuple[int, Measured, PersonDetection]]:
-        """Analyze one frame; returns (track key, measurement, detection) per person found.
-        ``record``: keep the frame's measurements for the report (a live session keeps fewer
-        frames than it shows).
+    def _pose_due(self, n: int, timestamp_ms: int) -> bool:
+        if self._slots is None:
+            return n % self.cfg.pose_every_n == 0
+        group = self._slots.slot(timestamp_ms) // self.cfg.pose_every_n
+        due = group != self._pose_group
+        self._pose_group = group
+        return due
 
-        In video the body model runs on every ``pose_every_n``-th frame in the background while
+    def observe(self, frame: Frame) -> list[PersonDetection]:
+        """The people in one frame.
+
+        In video the body model runs every ``pose_every_n`` frames in the background while
         the face model works on that frame and the next; its bodies are used from two frames
         later until the next ones (a lag of 0.2 s at 10 frames per second, which posture does
         not mind). For a still image everything is measured on the image itself."""
@@ -119,20 +135,12 @@ class SessionAnalyzer:
         self._n += 1
         span = self.plan.span_at(frame.timestamp_ms / 1000.0)
         if span is not self._span:  # the layout of the recording changed
-            # a tile that kept its name (an inset dragged or resized) keeps its people
-            moves = {
-                old: new
-                for old, name in zip(self._span.regions, self._span.positions, strict=True)
-                for new, new_name in zip(span.regions, span.positions, strict=True)
-                if name == new_name and self._span.positions.count(name) == 1
-            }
-            self.tracker.remap(moves)
             self._span = span
             self.landmarker.use(span.regions, span.people_per_region, span.people_per_region)
         for region in self._cut_regions(frame.rgb):
             self.landmarker.reset(region)
             self._cut_at[region] = n
-        due = n % self.cfg.pose_every_n == 0
+        due = self._pose_due(n, frame.timestamp_ms)
         # Bodies started on frame k are picked up on frame k + 2 (or the next due frame if
         # sooner): always the same frame, so results do not depend on timing.
         pending = self._pending_poses
@@ -156,25 +164,10 @@ class SessionAnalyzer:
         people = pair_faces_with_poses(faces, poses)
         people = merge_duplicate_people([self._find_small_face(frame.rgb, p) for p in people])
         people = most_prominent(people, span.people_per_region)
-        people = [
+        return [
             p if p.face is None else replace(p, appearance=appearance(frame.rgb, p.face))
             for p in people
         ]
-        time_s = frame.timestamp_ms / 1000.0
-        keys = self.tracker.update(time_s, people)
-        out = []
-        for key, det in zip(keys, people, strict=True):
-            m = measure_person(det, time_s, self.cfg)
-            if record:
-                data = self._tracks.setdefault(key, _TrackData())
-                data.frames[len(self.times_s)] = m
-                where = span.position_of(det.region)
-                if where is not None:
-                    data.positions[where] += 1
-            out.append((key, m, det))
-        if record:
-            self.times_s.append(time_s)
-        return out
 
     def _cut_regions(self, rgb: ImageArray) -> list[Region]:
         """Regions whose picture jumps at once since the last analyzed frame (a camera turned
@@ -203,6 +196,83 @@ class SessionAnalyzer:
         if not found:
             return det
         return replace(det, face=found[0], anchor_xy=found[0].eyes_mid_xy)
+
+
+class SessionAnalyzer:
+    """Keeps people apart over a session and records what is measured of each, frame by frame:
+    from frames (``process``: a ``FrameObserver`` finds the people) or from the people found
+    in a frame elsewhere (``add``: a segment analyzed in another process)."""
+
+    def __init__(
+        self,
+        landmarker: SceneLandmarker | None,
+        cfg: AnalyzerConfig,
+        plan: ScenePlan | None = None,
+        *,
+        pose_slot_fps: float | None = None,
+    ) -> None:
+        self.cfg = cfg
+        if plan is None:
+            if landmarker is None:
+                raise ValueError("a session without a plan needs its landmarker")
+            plan = single_plan(landmarker.regions[0], landmarker.faces_per_region)
+        self.plan = plan
+        self.observer = (
+            None
+            if landmarker is None
+            else FrameObserver(landmarker, cfg, plan, pose_slot_fps=pose_slot_fps)
+        )
+        self._span = self.plan.spans[0]
+        self.tracker = PersonTracker()
+        self.times_s: list[float] = []  # of the frames recorded
+        self._tracks: dict[int, _TrackData] = {}
+
+    @property
+    def landmarker(self) -> SceneLandmarker:
+        if self.observer is None:
+            raise RuntimeError("this session is fed people found elsewhere (add)")
+        return self.observer.landmarker
+
+    def process(
+        self, frame: Frame, *, record: bool = True
+    ) -> list[tuple[int, Measured, PersonDetection]]:
+        """Analyze one frame; returns (track key, measurement, detection) per person found.
+        ``record``: keep the frame's measurements for the report (a live session keeps fewer
+        frames than it shows)."""
+        if self.observer is None:
+            raise RuntimeError("this session is fed people found elsewhere (add)")
+        return self.add(frame.timestamp_ms, self.observer.observe(frame), record=record)
+
+    def add(
+        self, timestamp_ms: int, people: list[PersonDetection], *, record: bool = True
+    ) -> list[tuple[int, Measured, PersonDetection]]:
+        """The people found in the frame at ``timestamp_ms``: tracked and measured."""
+        time_s = timestamp_ms / 1000.0
+        span = self.plan.span_at(time_s)
+        if span is not self._span:  # the layout of the recording changed
+            # a tile that kept its name (an inset dragged or resized) keeps its people
+            moves = {
+                old: new
+                for old, name in zip(self._span.regions, self._span.positions, strict=True)
+                for new, new_name in zip(span.regions, span.positions, strict=True)
+                if name == new_name and self._span.positions.count(name) == 1
+            }
+            self.tracker.remap(moves)
+            self._span = span
+        keys = self.tracker.update(time_s, people)
+        out = []
+        for key, det in zip(keys, people, strict=True):
+            m = measure_person(det, time_s, self.cfg)
+            if record:
+                data = self._tracks.setdefault(key, _TrackData())
+                data.frames[len(self.times_s)] = m
+                where = span.position_of(det.region)
+                if where is not None:
+                    data.positions[where] += 1
+            out.append((key, m, det))
+        if record:
+            self.times_s.append(time_s)
+        return out
 
     def recorded_rate_fps(self) -> float:
         """Frames recorded per second of session time (a live session's rate is what the camera
@@ -292,35 +362,44 @@ def analyze(
     progress: ProgressFn | None = None,
     on_frame: FrameHook | None = None,
     timings: dict[str, float] | None = None,
+    *,
+    jobs: int | None = None,
 ) -> AnalysisReport:
     """Analyze a video file or an image and return the report (nothing is written to disk).
-    ``timings``, if given, receives seconds spent reading the layout ("layout"), in the whole
-    pre-scan ("prescan") and in all ("total")."""
+    ``jobs``: processes a video is analyzed in, in segments (``analyzer.segments``; default:
+    every core; a video shorter than two segments is one process). ``timings``, if given,
+    receives seconds spent reading the layout ("layout"), in the whole pre-scan ("prescan")
+    and in all ("total")."""
     cfg = cfg or AnalyzerConfig()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     started = time.perf_counter()
     with open_source(input_spec) as source:
         info = source.info
         plan = plan_scene(
             source, models, cfg, timer=None if timings is None else timings.__setitem__
         )
-        video = info.kind != SourceKind.IMAGE
-        sampler = RateSampler(cfg.analysis_fps)
-        duration_ms = (info.duration_s or 0.0) * 1000.0
-        first = plan.spans[0]
-        options = LandmarkerOptions.for_analysis(
-            models, cfg, video=video, people_per_region=first.people_per_region
-        )
-        with SceneLandmarker(options, first.regions) as lm:
-            session = SessionAnalyzer(lm, cfg, plan)
-            frames = source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)
-            ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))
-            for frame in Prefetch(frames, depth=ahead):
-                found = session.process(frame)
-                if on_frame is not None:
-                    on_frame(len(session.times_s) - 1, found)
-                if progress is not None and duration_ms > 0:
-                    progress(min(1.0, frame.timestamp_ms / duration_ms))
-        warnings = [*plan.warnings, *source.warnings]
+        segments = [Segment(0, 0.0, None)]
+        if isinstance(source, VideoFileSource):
+            segments = plan_segments(info.duration_s, source.keyframe_times_s(), jobs)
+        if len(segments) > 1 and isinstance(source, VideoFileSource):
+            session = SessionAnalyzer(None, cfg, plan)
+            warnings = list(plan.warnings)
+            duration_s = info.duration_s or 1.0
+            for result in observe_in_parallel(source.path, models, cfg, plan, segments, jobs):
+                for timestamp_ms, people in result.frames:
+                    found = session.add(timestamp_ms, list(people))
+                    if on_frame is not None:
+                        on_frame(len(session.times_s) - 1, found)
+                warnings += [w for w in result.warnings if w not in warnings]
+                if result.decoded_s is not None:
+                    source.decoded_s = result.decoded_s
+                if progress is not None:
+                    end_s = result.segment.end_s
+                    progress(1.0 if end_s is None else min(1.0, end_s / duration_s))
+        else:
+            session, warnings = _one_process(source, models, cfg, plan, progress, on_frame)
         if isinstance(source, VideoFileSource):  # what was decoded, not what the header says
             info = replace(info, duration_s=source.decoded_duration_s())
     if progress is not None:
@@ -329,6 +408,36 @@ def analyze(
     if timings is not None:
         timings["total"] = time.perf_counter() - started
     return report
+
+
+def _one_process(
+    source: FrameSource,
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
+    plan: ScenePlan,
+    progress: ProgressFn | None,
+    on_frame: FrameHook | None,
+) -> tuple[SessionAnalyzer, list[str]]:
+    """Every frame observed and tracked in this process (an image, a short video, one job)."""
+    info = source.info
+    video = info.kind != SourceKind.IMAGE
+    sampler = RateSampler(cfg.analysis_fps)
+    duration_ms = (info.duration_s or 0.0) * 1000.0
+    first = plan.spans[0]
+    options = LandmarkerOptions.for_analysis(
+        models, cfg, video=video, people_per_region=first.people_per_region
+    )
+    with SceneLandmarker(options, first.regions) as lm:
+        session = SessionAnalyzer(lm, cfg, plan, pose_slot_fps=cfg.analysis_fps if video else None)
+        frames = source.frames(keep=sampler.keep, rate_fps=cfg.analysis_fps)
+        ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))
+        for frame in Prefetch(frames, depth=ahead):
+            found = session.process(frame)
+            if on_frame is not None:
+                on_frame(len(session.times_s) - 1, found)
+            if progress is not None and duration_ms > 0:
+                progress(min(1.0, frame.timestamp_ms / duration_ms))
+    return session, [*plan.warnings, *source.warnings]
 
 
 def pair_report(

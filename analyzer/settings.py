@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,3 +15,5 @@ class AnalyzerSettings(BaseSettings):
     models_dir: Path | None = None
     # Where downloaded models are cached when models_dir is not set (default: per-user cache).
     cache_dir: Path | None = None
+    # Processes one video is analyzed in, in segments (default: every core).
+    jobs: int | None = Field(default=None, ge=1, le=64)

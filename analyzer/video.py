@@ -173,6 +173,7 @@ class VideoFileSource(_ClosingMixin):
         self.warnings: list[str] = []
         self._keyframes: list[float] | None = None
         self.decoded_s: float | None = None  # how much decoded, once ``frames`` has ended
+        self.origin_s: float | None = None  # the stream time of the first frame: time 0
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
@@ -219,6 +220,7 @@ class VideoFileSource(_ClosingMixin):
         try:
             for frame in self._container.decode(self._stream):
                 rot = round(getattr(frame, "rotation", 0) or 0)
+                self.origin_s = frame.time
                 break
             else:
                 rot = 0
@@ -229,25 +231,51 @@ class VideoFileSource(_ClosingMixin):
                 self._container.seek(0, stream=self._stream)
         return rot % 360
 
-    def frames(self, keep: KeepFn | None = None, rate_fps: float | None = None) -> Iterator[Frame]:
+    def frames(
+        self,
+        keep: KeepFn | None = None,
+        rate_fps: float | None = None,
+        *,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> Iterator[Frame]:
         """Decoded frames (see ``FrameSource``). Decoding goes packet by packet: a damaged
         stretch (packets that do not decode) is skipped up to the next keyframe, with a warning
         that names it, and decoding goes on after it. ``decoded_s`` is then how much of the
-        video was actually decoded."""
+        video was actually decoded.
+
+        ``start_s``/``end_s``: only the frames from ``start_s`` (decoding from the keyframe
+        before it; ``keep`` sees the frames before it too, so it chooses as from the start) to
+        before ``end_s``, timed from the video's first frame as in a whole run. A range is part
+        of a run: it raises nothing for having no frames and warns of a truncated file only if
+        it runs to the end."""
         stream = self._stream
         state = _DecodeState(fallback_dt=1.0 / (self.info.fps or 30.0))
+        start_ms = -1.0 if start_s is None else start_s * 1000.0
+        end_ms = math.inf if end_s is None else end_s * 1000.0
+        if start_s is not None and start_s > 0 and self.origin_s is not None:
+            state.first_time = self.origin_s
+            base = stream.time_base or Fraction(1, 1_000_000)
+            self._container.seek(int((self.origin_s + start_s) / base), stream=stream)
         skipping = rate_fps is not None and (self.info.fps or 0.0) >= 2.5 * rate_fps
         if skipping:
             # Non-reference frames (most B-frames) are decoded for nothing when only every
             # third frame is analyzed; skipping them saves ~40% of decoding on such streams.
             stream.codec_context.skip_frame = "NONREF"
+        first_ms: int | None = None
         for av_frame in self._decoded(state):
             index, ts_ms = state.index, state.last_ms
-            if skipping and ts_ms >= 2000 and rate_fps is not None:
+            if ts_ms >= end_ms:
+                break
+            if first_ms is None:
+                first_ms = ts_ms
+            if skipping and ts_ms - first_ms >= 2000 and rate_fps is not None:
                 skipping = False  # checked once, after 2 s of video
-                if (index + 1) / (ts_ms / 1000.0) < 1.2 * rate_fps:
+                if (index + 1) / ((ts_ms - first_ms) / 1000.0) < 1.2 * rate_fps:
                     stream.codec_context.skip_frame = "DEFAULT"  # too few left: decode all
             if keep is not None and not keep(ts_ms):
+                continue
+            if ts_ms < start_ms:
                 continue
             if av_frame.width * av_frame.height > MAX_PIXELS:  # the stream grew part-way
                 self.warnings.append(
@@ -257,7 +285,10 @@ class VideoFileSource(_ClosingMixin):
                 return
             rgb: ImageArray = np.asarray(av_frame.to_ndarray(format="rgb24"), dtype=np.uint8)
             yield Frame(index=index, timestamp_ms=ts_ms, rgb=rotate_display(rgb, self.rotation_deg))
-        self._finish(state)
+        if start_s is None and end_s is None:
+            self._finish(state)
+        elif end_s is None and state.index >= 0:
+            self._finish(state, whole=False)
 
     def _decoded(self, state: _DecodeState) -> Iterator[Any]:
         """PyAV frames in order, packet by packet; damaged packets skipped to the next keyframe."""
@@ -298,8 +329,8 @@ class VideoFileSource(_ClosingMixin):
             return 0
         return round((t - state.first_time) * 1000.0)
 
-    def _finish(self, state: _DecodeState) -> None:
-        if state.index < 0:
+    def _finish(self, state: _DecodeState, *, whole: bool = True) -> None:
+        if state.index < 0 and whole:
             reason = f" ({state.stopped})" if state.stopped else ""
             raise InputError(
                 f"{self.path}: no frame could be decoded{reason}; the video is empty, truncated "
@@ -497,22 +528,25 @@ def _has_index(path: Path) -> bool:
 
 @dataclass
 class RateSampler:
-    """Keeps about ``fps`` frames per second of video time, whatever the source's frame rate."""
+    """Keeps about ``fps`` frames per second of video time, whatever the source's frame rate:
+    the first frame of each ``1/fps`` slot of the video's own time (slots counted from time 0).
+
+    The choice depends on a frame's time and the frame decoded before it only, so a process
+    that starts decoding part-way through a video (a segment of a parallel analysis, decoding
+    from a little before its start) keeps exactly the frames a run from the start keeps."""
 
     fps: float
-    _next_ms: float = field(default=-math.inf, init=False)
+    _last_slot: int | None = field(default=None, init=False)
+
+    def slot(self, timestamp_ms: float) -> int:
+        """Which ``1/fps`` slot of video time a frame at ``timestamp_ms`` falls in."""
+        return math.floor((timestamp_ms + 0.5) * self.fps / 1000.0)
 
     def keep(self, timestamp_ms: int) -> bool:
-        if timestamp_ms + 0.5 < self._next_ms:
-            return False
-        period = 1000.0 / self.fps
-        if self._next_ms == -math.inf:
-            self._next_ms = timestamp_ms + period
-        else:
-            self._next_ms += period
-            if self._next_ms <= timestamp_ms:  # after a gap, restart the grid at this frame
-                self._next_ms = timestamp_ms + period
-        return True
+        slot = self.slot(timestamp_ms)
+        new = slot != self._last_slot
+        self._last_slot = slot
+        return new
 
 
 class Prefetch:

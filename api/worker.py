@@ -109,7 +109,11 @@ def _analyze(
         os.chdir(stored.parent)
         with divert_native_stderr(log_path):
             report = analyze(
-                media, models, cfg, progress=lambda f: progress_box.__setitem__("value", f)
+                media,
+                models,
+                cfg,
+                progress=lambda f: progress_box.__setitem__("value", f),
+                jobs=settings.jobs,
             )
         report = dataclasses.replace(
             report, video=dataclasses.replace(report.video, name=job.input_name)

@@ -1,0 +1,180 @@
+"""Segment-parallel analysis of one video file, on every core.
+
+The video is cut into segments, each observed by its own process with its own landmarkers
+(created in that process: processes are spawned, never forked, since MediaPipe must not be
+forked). A segment's process finds the people in each of its frames (``FrameObserver``: the
+models, pairing, small faces, duplicates, colour signatures), the expensive half of the work.
+
+The other half runs once, in the calling process, over the segments' frames in order, exactly
+as in a one-process run: people are kept apart by the one tracker (so the same person keeps
+their track across a seam: matched by position and appearance as from frame to frame), and
+every per-person step that needs the whole session (neutral face, screen target, smoothing,
+episodes, nods) runs after all frames are in. Nothing is stitched after the fact.
+
+What differs at a seam is only the models' own state: MediaPipe's face tracking, the bodies of
+the last frames and the cut check start afresh in each process. Each segment is therefore
+observed from ``WARMUP_S`` before its start, and those frames' results are dropped. Frames are
+chosen by video time (``RateSampler``), and the body model runs on the same frames whichever
+process runs it, so a stitched run analyzes exactly the frames a one-process run does.
+
+Memory is bounded: a segment is at most ``MAX_SEGMENT_S`` long, and at most ``jobs + 1``
+segments' results wait for their turn.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analyzer.config import AnalyzerConfig
+from analyzer.models import ModelPaths
+from analyzer.types import PersonDetection
+
+if TYPE_CHECKING:  # the scene module is heavier than `presence --help` should load
+    from analyzer.scene import ScenePlan
+
+# Each segment is observed from this much before its start (results dropped): enough for the
+# face model to settle on a face and for the body model to have run twice.
+WARMUP_S = 1.0
+# No segment is shorter than this (a short video is one process: starting one costs ~2 s).
+MIN_SEGMENT_S = 10.0
+# Nor longer: a segment's results wait in memory for their turn (~7 kB per person per frame).
+MAX_SEGMENT_S = 120.0
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames from ``start_s`` to before ``end_s`` (None: to the end) of the video."""
+
+    index: int
+    start_s: float
+    end_s: float | None
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What a segment's process found: the people in each analyzed frame (by timestamp),
+    the decoding warnings it met, and (for the last segment) how much of the video decoded."""
+
+    segment: Segment
+    frames: tuple[tuple[int, tuple[PersonDetection, ...]], ...]
+    warnings: tuple[str, ...]
+    decoded_s: float | None
+
+
+def plan_segments(
+    duration_s: float | None,
+    keyframes_s: Sequence[float],
+    jobs: int,
+    *,
+    min_s: float | None = None,
+    max_s: float | None = None,
+) -> list[Segment]:
+    """Cut a video of ``duration_s`` for ``jobs`` processes: ``jobs`` segments of about equal
+    length (more when that would make them longer than ``max_s``; fewer when shorter than
+    ``min_s``). Each seam is put where the segment's warm-up starts on a keyframe when one is
+    near, so that the decoder starts there without decoding frames it then drops.
+    ``min_s``/``max_s``: default ``MIN_SEGMENT_S``/``MAX_SEGMENT_S``."""
+    min_s = MIN_SEGMENT_S if min_s is None else min_s
+    max_s = MAX_SEGMENT_S if max_s is None else max_s
+    if jobs <= 1 or duration_s is None or duration_s < 2 * min_s:
+        return [Segment(0, 0.0, None)]
+    n = max(jobs, math.ceil(duration_s / max_s))
+    n = min(n, int(duration_s // min_s))
+    step = duration_s / n
+    cuts: list[float] = []
+    for k in range(1, n):
+        target = k * step
+        near = [
+            kf + WARMUP_S for kf in keyframes_s if abs(kf + WARMUP_S - target) <= min(2.0, step / 4)
+        ]
+        cut = min(near, key=lambda c: abs(c - target)) if near else target
+        cuts.append(round(cut, 3))
+    starts = [0.0, *cuts]
+    ends: list[float | None] = [*cuts, None]
+    return [Segment(i, starts[i], ends[i]) for i in range(n)]
+
+
+def observe_segment(
+    path: str, models: ModelPaths, cfg: AnalyzerConfig, plan: ScenePlan, segment: Segment
+) -> SegmentResult:
+    """The people in each analyzed frame of one segment (run in a segment's process)."""
+    from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
+    from analyzer.pipeline import PREFETCH_BYTES, FrameObserver
+    from analyzer.video import Prefetch, RateSampler, VideoFileSource
+
+    start_ms = segment.start_s * 1000.0
+    warm_from = max(0.0, segment.start_s - WARMUP_S) if segment.start_s > 0 else None
+    found: list[tuple[int, tuple[PersonDetection, ...]]] = []
+    with VideoFileSource(Path(path)) as source:
+        span = plan.span_at(warm_from or 0.0)
+        options = LandmarkerOptions.for_analysis(
+            models, cfg, video=True, people_per_region=span.people_per_region
+        )
+        with SceneLandmarker(options, span.regions) as lm:
+            observer = FrameObserver(lm, cfg, plan, pose_slot_fps=cfg.analysis_fps)
+            frames = source.frames(
+                keep=RateSampler(cfg.analysis_fps).keep,
+                rate_fps=cfg.analysis_fps,
+                start_s=warm_from,
+                end_s=segment.end_s,
+            )
+            info = source.info
+            ahead = max(1, min(4, PREFETCH_BYTES // max(1, info.width * info.height * 3)))
+            for frame in Prefetch(frames, depth=ahead):
+                people = observer.observe(frame)
+                if frame.timestamp_ms >= start_ms:
+                    found.append((frame.timestamp_ms, tuple(people)))
+        decoded = source.decoded_s if segment.end_s is None else None
+        return SegmentResult(segment, tuple(found), tuple(source.warnings), decoded)
+
+
+def observe_in_parallel(
+    path: Path,
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
+    plan: ScenePlan,
+    segments: Sequence[Segment],
+    jobs: int,
+    *,
+    submit_hook: Callable[[Segment], None] | None = None,
+) -> Iterator[SegmentResult]:
+    """Each segment's result, in order, from a pool of ``jobs`` spawned processes; at most
+    ``jobs + 1`` segments are in work or waiting at a time."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        todo = iter(segments)
+        pending: deque[Future[SegmentResult]] = deque()
+
+        def submit() -> None:
+            seg = next(todo, None)
+            if seg is not None:
+                if submit_hook is not None:
+                    submit_hook(seg)
+                pending.append(pool.submit(observe_segment, str(path), models, cfg, plan, seg))
+
+        for _ in range(jobs + 1):
+            submit()
+        try:
+            while pending:
+                result = pending.popleft().result()
+                submit()
+                yield result
+        finally:
+            for f in pending:
+                f.cancel()
