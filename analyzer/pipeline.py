@@ -7,6 +7,7 @@ goes through ``SessionAnalyzer``, the frame-by-frame core that a live front end 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from analyzer.people import (
     positions,
 )
 from analyzer.scene import MAX_PEOPLE_PER_REGION, ScenePlan, plan_scene, single_plan
-from analyzer.segments import Segment, default_jobs, observe_in_parallel, plan_segments
+from analyzer.segments import Segment, SegmentPool, default_jobs, plan_segments
 from analyzer.signals.person import Measured, measure_person
 from analyzer.tile_check import at_home
 from analyzer.tracks import finish_track
@@ -174,10 +175,19 @@ class FrameObserver:
         off or on, tiles swapped): looked at afresh, since the face model's tracking and the
         bodies seen a frame or two before would carry the old person over."""
         seen, cut = {}, []
+        tw, th = CUT_THUMB_WH
         for region in self.landmarker.regions:
-            crop = rgb[region.y : region.y + region.height, region.x : region.x + region.width]
+            # every step-th pixel first: the thumbnail is a mean over areas either way, and
+            # greying a whole 720p picture cost 0.5 ms a frame
+            step = max(1, min(region.width // (4 * tw), region.height // (4 * th)))
+            crop = rgb[
+                region.y : region.y + region.height : step,
+                region.x : region.x + region.width : step,
+            ]
             small = cv2.resize(
-                cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), CUT_THUMB_WH, interpolation=cv2.INTER_AREA
+                cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY),
+                CUT_THUMB_WH,
+                interpolation=cv2.INTER_AREA,
             ).astype(np.int16)
             before = self._thumbs.get(region)
             if before is not None and float(np.abs(small - before).mean()) > CUT_JUMP:
@@ -375,33 +385,37 @@ def analyze(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     started = time.perf_counter()
-    with open_source(input_spec) as source:
+    with open_source(input_spec) as source, contextlib.ExitStack() as stack:
         info = source.info
+        file = source if isinstance(source, VideoFileSource) else None
+        pool = None
+        if file is not None and len(plan_segments(info.duration_s, [], jobs)) > 1:
+            pool = stack.enter_context(SegmentPool(jobs))  # starts while the layout is read
         plan = plan_scene(
             source, models, cfg, timer=None if timings is None else timings.__setitem__
         )
         segments = [Segment(0, 0.0, None)]
-        if isinstance(source, VideoFileSource):
-            segments = plan_segments(info.duration_s, source.keyframe_times_s(), jobs)
-        if len(segments) > 1 and isinstance(source, VideoFileSource):
+        if pool is not None and file is not None:
+            segments = plan_segments(info.duration_s, file.keyframe_times_s(), jobs)
+        if pool is not None and file is not None and len(segments) > 1:
             session = SessionAnalyzer(None, cfg, plan)
             warnings = list(plan.warnings)
             duration_s = info.duration_s or 1.0
-            for result in observe_in_parallel(source.path, models, cfg, plan, segments, jobs):
+            for result in pool.observe(file.path, models, cfg, plan, segments):
                 for timestamp_ms, people in result.frames:
                     found = session.add(timestamp_ms, list(people))
                     if on_frame is not None:
                         on_frame(len(session.times_s) - 1, found)
                 warnings += [w for w in result.warnings if w not in warnings]
                 if result.decoded_s is not None:
-                    source.decoded_s = result.decoded_s
+                    file.decoded_s = result.decoded_s
                 if progress is not None:
                     end_s = result.segment.end_s
                     progress(1.0 if end_s is None else min(1.0, end_s / duration_s))
         else:
             session, warnings = _one_process(source, models, cfg, plan, progress, on_frame)
-        if isinstance(source, VideoFileSource):  # what was decoded, not what the header says
-            info = replace(info, duration_s=source.decoded_duration_s())
+        if file is not None:  # what was decoded, not what the header says
+            info = replace(info, duration_s=file.decoded_duration_s())
     if progress is not None:
         progress(1.0)
     report = session_report(session, info, warnings, cfg)

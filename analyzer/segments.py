@@ -27,7 +27,7 @@ import math
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,31 +144,52 @@ def observe_segment(
         return SegmentResult(segment, tuple(found), tuple(source.warnings), decoded)
 
 
-def observe_in_parallel(
-    path: Path,
-    models: ModelPaths,
-    cfg: AnalyzerConfig,
-    plan: ScenePlan,
-    segments: Sequence[Segment],
-    jobs: int,
-    *,
-    submit_hook: Callable[[Segment], None] | None = None,
-) -> Iterator[SegmentResult]:
-    """Each segment's result, in order, from a pool of ``jobs`` spawned processes; at most
-    ``jobs + 1`` segments are in work or waiting at a time."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+def _warm_up() -> None:
+    """Import what a segment needs, while the caller reads the layout (~1-2 s a process)."""
+    import analyzer.pipeline  # noqa: F401
+    from analyzer.landmarks import mediapipe_version
+
+    mediapipe_version()
+
+
+class SegmentPool:
+    """``jobs`` spawned processes that observe segments; started early (``SegmentPool(jobs)``
+    before the layout pre-scan) so that their start overlaps the caller's work."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+        for _ in range(jobs):
+            self._pool.submit(_warm_up)
+
+    def __enter__(self) -> SegmentPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def observe(
+        self,
+        path: Path,
+        models: ModelPaths,
+        cfg: AnalyzerConfig,
+        plan: ScenePlan,
+        segments: Sequence[Segment],
+    ) -> Iterator[SegmentResult]:
+        """Each segment's result, in order; at most ``jobs + 1`` segments are in work or
+        waiting for their turn at a time."""
         todo = iter(segments)
         pending: deque[Future[SegmentResult]] = deque()
 
         def submit() -> None:
             seg = next(todo, None)
             if seg is not None:
-                if submit_hook is not None:
-                    submit_hook(seg)
-                pending.append(pool.submit(observe_segment, str(path), models, cfg, plan, seg))
+                pending.append(
+                    self._pool.submit(observe_segment, str(path), models, cfg, plan, seg)
+                )
 
-        for _ in range(jobs + 1):
+        for _ in range(self.jobs + 1):
             submit()
         try:
             while pending:
