@@ -17,8 +17,9 @@ observed from ``WARMUP_S`` before its start, and those frames' results are dropp
 chosen by video time (``RateSampler``), and the body model runs on the same frames whichever
 process runs it, so a stitched run analyzes exactly the frames a one-process run does.
 
-Memory is bounded: a segment is at most ``MAX_SEGMENT_S`` long, and at most ``jobs + 1``
-segments' results wait for their turn.
+The calling process observes segments too (whenever the next one due is not ready yet), so
+``jobs`` processes are ``jobs - 1`` spawned ones and this one. Memory is bounded: a segment is
+at most ``MAX_SEGMENT_S`` long, and at most ``jobs + 1`` segments' results wait for their turn.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -153,14 +153,18 @@ def _warm_up() -> None:
 
 
 class SegmentPool:
-    """``jobs`` spawned processes that observe segments; started early (``SegmentPool(jobs)``
-    before the layout pre-scan) so that their start overlaps the caller's work."""
+    """Segments observed by ``jobs`` processes: this one and ``jobs - 1`` spawned ones. The
+    spawned ones start at once (``SegmentPool(jobs)`` before the layout pre-scan, so that their
+    start overlaps it); this process observes a segment itself whenever the next one due is
+    not ready yet."""
 
     def __init__(self, jobs: int) -> None:
+        if jobs < 2:
+            raise ValueError(f"a segment pool needs at least 2 jobs, got {jobs}")
         self.jobs = jobs
         ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-        for _ in range(jobs):
+        self._pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=ctx)
+        for _ in range(jobs - 1):
             self._pool.submit(_warm_up)
 
     def __enter__(self) -> SegmentPool:
@@ -177,25 +181,38 @@ class SegmentPool:
         plan: ScenePlan,
         segments: Sequence[Segment],
     ) -> Iterator[SegmentResult]:
-        """Each segment's result, in order; at most ``jobs + 1`` segments are in work or
-        waiting for their turn at a time."""
-        todo = iter(segments)
-        pending: deque[Future[SegmentResult]] = deque()
-
-        def submit() -> None:
-            seg = next(todo, None)
-            if seg is not None:
-                pending.append(
-                    self._pool.submit(observe_segment, str(path), models, cfg, plan, seg)
-                )
-
-        for _ in range(self.jobs + 1):
-            submit()
+        """Each segment's result, in order. At most ``jobs + 1`` segments are handed out ahead
+        of the one due (memory: their results wait for their turn)."""
+        window = self.jobs + 1
+        spawned: dict[int, Future[SegmentResult]] = {}
+        own: dict[int, SegmentResult] = {}
+        handed = 0  # segments handed out so far (in order)
+        due = 0
         try:
-            while pending:
-                result = pending.popleft().result()
-                submit()
-                yield result
+            while due < len(segments):
+                busy = sum(1 for f in spawned.values() if not f.done())
+                while handed < min(len(segments), due + window) and busy < self.jobs - 1:
+                    seg = segments[handed]
+                    spawned[handed] = self._pool.submit(
+                        observe_segment, str(path), models, cfg, plan, seg
+                    )
+                    handed += 1
+                    busy += 1
+                if due in own:
+                    yield own.pop(due)
+                elif due in spawned and (spawned[due].done() or handed >= due + window):
+                    yield spawned.pop(due).result()
+                elif due not in spawned and due >= handed:  # ours to do
+                    own[due] = observe_segment(str(path), models, cfg, plan, segments[due])
+                    handed += 1
+                    continue
+                elif handed < min(len(segments), due + window):  # do a later one meanwhile
+                    own[handed] = observe_segment(str(path), models, cfg, plan, segments[handed])
+                    handed += 1
+                    continue
+                else:
+                    yield spawned.pop(due).result()
+                due += 1
         finally:
-            for f in pending:
+            for f in spawned.values():
                 f.cancel()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import os
 import sys
 import threading
@@ -85,9 +86,8 @@ def main() -> int:
     sl.detect_faces = timed("face model", sl.detect_faces)  # type: ignore[method-assign]
     sl._detect_poses = timed("pose model (thread)", sl._detect_poses)  # type: ignore[method-assign]
     sl.faces_in_crop = timed("face search on crops", sl.faces_in_crop)  # type: ignore[method-assign]
-    pipeline.SessionAnalyzer._cut_regions = timed(  # type: ignore[method-assign]
-        "cut check", pipeline.SessionAnalyzer._cut_regions
-    )
+    observer = getattr(pipeline, "FrameObserver", pipeline.SessionAnalyzer)  # (older layout)
+    observer._cut_regions = timed("cut check", observer._cut_regions)
     pipeline.pair_faces_with_poses = timed("pairing", pipeline.pair_faces_with_poses)
     pipeline.appearance = timed("appearance", pipeline.appearance)
     pipeline.PersonTracker.update = timed("tracking", pipeline.PersonTracker.update)  # type: ignore[method-assign]
@@ -98,7 +98,9 @@ def main() -> int:
     models = model_paths(settings.models_dir, settings.cache_dir)
     cfg = AnalyzerConfig()
     started = time.perf_counter()
-    report = pipeline.analyze(args.clip, models, cfg)
+    # one process, so that every stage is seen here (segment processes would not be)
+    one = {"jobs": 1} if "jobs" in inspect.signature(pipeline.analyze).parameters else {}
+    report = pipeline.analyze(args.clip, models, cfg, **one)
     wall = time.perf_counter() - started
     print(
         f"{args.clip.name}: {report.video.duration_s:.1f} s of video, "
