@@ -13,8 +13,9 @@ not grow with length. For each clip it runs, each in a fresh process:
 - ``presence analyze`` with default settings (``--jobs`` if given);
 
 and prints Presence's speed as a multiple of the loop's, the real-time factor of each, and each
-one's peak memory (max RSS, children included). Timings on shared 2-core machines are noisy:
-compare the figures of one run with each other, not across days.
+one's peak memory (max RSS; for Presence, its own and its largest segment process's). Timings
+on shared 2-core machines are noisy: compare the figures of one run with each other, not
+across days.
 """
 
 from __future__ import annotations
@@ -123,9 +124,9 @@ from analyzer.cli import main
 t = time.perf_counter()
 rc = main(sys.argv[1:])
 wall = time.perf_counter() - t
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-print(f"BENCH {wall} {peak} {rc}", file=sys.stderr)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"BENCH {wall} {peak} {rc} {child}", file=sys.stderr)
 """
 
 
@@ -157,11 +158,12 @@ def presence(clip: Path, out_dir: Path, jobs: int | None) -> dict[str, float]:
     args = ["analyze", str(clip), "--out", str(out_dir), "-q"]
     if jobs is not None:
         args += ["--jobs", str(jobs)]
-    wall, peak, _rc = _run(PRESENCE, args)
+    wall, peak, _rc, child = _run(PRESENCE, args)
     report = json.loads((out_dir / "report.json").read_text())
     return {
         "wall_s": float(wall),
         "peak_rss_mb": float(peak),
+        "child_peak_rss_mb": float(child),
         "frames": float(report["video"]["frames_analyzed"]),
         "duration_s": float(report["video"]["duration_s"]),
     }
@@ -176,12 +178,14 @@ def compare(name: str, clip: Path, people: int, tmp: Path, jobs: int | None) -> 
         "presence_realtime": dur / ours["wall_s"],
         "loop_realtime": dur / loop["wall_s"],
         "presence_peak_mb": ours["peak_rss_mb"],
+        "presence_segment_process_peak_mb": ours["child_peak_rss_mb"],
         "loop_peak_mb": loop["peak_rss_mb"],
         "duration_s": dur,
     }
     print(
         f"{name}: {dur:.0f} s of video. Presence {ours['wall_s']:.1f} s "
-        f"({row['presence_realtime']:.2f}x real time, peak {ours['peak_rss_mb']:.0f} MB); "
+        f"({row['presence_realtime']:.2f}x real time, peak {ours['peak_rss_mb']:.0f} MB, "
+        f"segment process {ours['child_peak_rss_mb']:.0f} MB); "
         f"plain loop {loop['wall_s']:.1f} s ({row['loop_realtime']:.2f}x real time, peak "
         f"{loop['peak_rss_mb']:.0f} MB) -> Presence is {row['speed_vs_loop']:.2f}x the loop's "
         f"speed",
