@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_progress,
         _add_live,
         _add_serve,
+        _add_worker,
         _add_keys,
         _add_models,
     ):
@@ -242,6 +243,24 @@ def _add_serve(sub: Subparsers) -> None:
         "--port", type=_between(int, 1, 65535), default=8000, help="default: %(default)s"
     )
     sv.set_defaults(run=_cmd_serve)
+
+
+def _add_worker(sub: Subparsers) -> None:
+    """``presence worker``: analyses of a cluster's queue."""
+    w = sub.add_parser(
+        "worker",
+        help="run analysis workers for a cluster (PostgreSQL + Procrastinate)",
+        description="Take analyses from the service's queue in PostgreSQL (PRESENCE_DATABASE_URL) "
+        "and run them, reading uploads from and writing results to PRESENCE_STORAGE_URL. "
+        "SIGTERM drains: running analyses finish, no new ones start. See docs/deploy.md.",
+    )
+    w.add_argument(
+        "--concurrency",
+        type=_between(int, 1, 64),
+        default=None,
+        help=f"analyses at once (default: one per core, {default_jobs()} here)",
+    )
+    w.set_defaults(run=_cmd_worker)
 
 
 def _add_keys(sub: Subparsers) -> None:
@@ -448,6 +467,27 @@ def _has_display() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if not settings.cluster:
+        raise InputError(
+            "presence worker runs the jobs of a cluster: set PRESENCE_DATABASE_URL to a "
+            "postgresql:// address (presence serve runs its own workers otherwise)"
+        )
+    try:
+        from api.cluster import run_worker_node
+    except ImportError as e:
+        raise InputError(
+            f"cluster mode needs its extra packages: pip install 'presence[cluster]' ({e.name})"
+        ) from None
+    concurrency = args.concurrency or default_jobs()
+    print(f"presence: worker with {concurrency} at once", file=sys.stderr)
+    run_worker_node(settings, concurrency)
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ it). ``BodyLimits`` (api/limits.py) refuses bodies that are too large (413) or t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from starlette.types import Scope
 
 from analyzer import __version__
 from analyzer.errors import AnalyzerError
+from api.cluster import ensure_schema, local_workers, make_app
 from api.db import make_engine, migrate
 from api.deps import AppState
 from api.jobs import Dispatcher
@@ -89,16 +91,28 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
         migrate(settings.db_url)
         make_tree_private(settings.data_dir)  # the database, if this start made it
         engine = make_engine(settings.db_url)
-        dispatcher = Dispatcher(settings, engine) if run_jobs else None
-        app.state.presence = AppState(settings=settings, engine=engine, dispatcher=dispatcher)
-        if dispatcher is not None:
-            dispatcher.start()
-        try:
-            yield
-        finally:
+        with contextlib.ExitStack() as stack:
+            queue = None
+            dispatcher = None
+            if settings.cluster:  # jobs through Procrastinate; workers anywhere
+                ensure_schema(settings)
+                queue = make_app(settings, sync=True)
+                stack.enter_context(queue.open())
+                if run_jobs and settings.workers > 0:
+                    stack.enter_context(local_workers(settings))
+            elif run_jobs:
+                dispatcher = Dispatcher(settings, engine)
+            app.state.presence = AppState(
+                settings=settings, engine=engine, dispatcher=dispatcher, queue=queue
+            )
             if dispatcher is not None:
-                dispatcher.stop()
-            engine.dispose()
+                dispatcher.start()
+            try:
+                yield
+            finally:
+                if dispatcher is not None:
+                    dispatcher.stop()
+                engine.dispose()
 
     app = FastAPI(
         title="Presence",

@@ -23,11 +23,17 @@ def _default_data_dir() -> Path:
 class ApiSettings(AnalyzerSettings):
     # Where the database, uploads and results live.
     data_dir: Path = Field(default_factory=_default_data_dir)
-    # SQLAlchemy database address; default: SQLite in the data folder. PostgreSQL works too
-    # (postgresql+psycopg://user:pass@host/db) with the driver installed.
+    # SQLAlchemy database address; default: SQLite in the data folder. A PostgreSQL address
+    # (postgresql://user:pass@host/db) is cluster mode: jobs go through Procrastinate and
+    # `presence worker` processes on any machine run them (docs/deploy.md).
     database_url: str | None = None
-    # Analyses running at once, each in its own process; the rest wait in the queue.
-    workers: int = Field(default=1, ge=1, le=32)
+    # Where uploads and results are kept: the data folder (default), or s3://bucket/prefix
+    # (any S3-compatible store; s3_endpoint_url for one that is not AWS).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    # Analyses running at once, each in its own process; the rest wait in the queue. 0: none
+    # here (an API-only node of a cluster).
+    workers: int = Field(default=1, ge=0, le=32)
     # Uploads larger than this are refused with 413 before the body is read.
     max_upload_mb: float = Field(default=2048.0, gt=0)
     # Keep the uploaded video after its analysis ends (default: delete it).
@@ -79,7 +85,21 @@ class ApiSettings(AnalyzerSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'presence.db'}"
+        """The SQLAlchemy address (a bare postgresql:// one gets the psycopg 3 driver)."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'presence.db'}"
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def cluster(self) -> bool:
+        """Jobs go through Procrastinate (the database is PostgreSQL)."""
+        return self.db_url.startswith("postgresql")
+
+    @property
+    def libpq_url(self) -> str:
+        """The database address as PostgreSQL's own clients take it (no driver part)."""
+        return "postgresql://" + self.db_url.split("://", 1)[1]
 
     @property
     def uploads_dir(self) -> Path:

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.blobs import ObjectStore, object_store
 from api.db import Analysis, utcnow
 from api.settings import ApiSettings
 
@@ -49,6 +50,36 @@ def claim_next(engine: Engine) -> tuple[str, int] | None:
         )
         s.commit()
         return (job.id, attempt) if done.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def claim(engine: Engine, job_id: str) -> int | None:
+    """Cluster mode: Procrastinate has handed this job to a worker; start a new attempt (an
+    earlier attempt still writing somewhere is fenced out by its number). None: nothing to do
+    (the analysis was deleted, or is already done or failed: it completes once)."""
+    with Session(engine) as s:
+        job = s.get(Analysis, job_id)
+        if job is None or job.status in ("done", "failed"):
+            return None
+        attempt = job.attempts + 1
+        now = utcnow()
+        res = s.execute(
+            update(Analysis)
+            .where(
+                col(Analysis.id) == job_id,
+                col(Analysis.attempts) == job.attempts,
+                col(Analysis.status).in_(["queued", "running"]),
+            )
+            .values(
+                status="running",
+                attempts=attempt,
+                started_at=now,
+                heartbeat_at=now,
+                progress=0.0,
+                error=None,
+            )
+        )
+        s.commit()
+        return attempt if res.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def _fenced(engine: Engine, job_id: str, attempt: int, **values: Any) -> bool:
@@ -138,9 +169,30 @@ def requeue_stale(engine: Engine, settings: ApiSettings) -> None:
         )
 
 
+def storage(settings: ApiSettings) -> ObjectStore | None:
+    """The object store uploads and results are kept in (None: the data folder)."""
+    return object_store(settings.storage_url, settings.s3_endpoint_url)
+
+
+def local_upload(job: Analysis, settings: ApiSettings) -> Path | None:
+    """Where a job's upload is (or, kept in an object store, is fetched to) on this machine.
+    ``upload_path`` is the local path, or with an object store the key (``uploads/<id>/…``),
+    which is the same path under every machine's data folder."""
+    if job.upload_path is None:
+        return None
+    if storage(settings) is None:
+        return Path(job.upload_path)
+    return settings.data_dir / job.upload_path
+
+
 def remove_upload(job: Analysis, settings: ApiSettings) -> None:
     if job.upload_path and not settings.keep_uploads:
-        shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+        local = local_upload(job, settings)
+        if local is not None:
+            shutil.rmtree(local.parent, ignore_errors=True)
+        store = storage(settings)
+        if store is not None:
+            store.remove(f"uploads/{job.id}")
 
 
 def remove_partial_results(settings: ApiSettings, job_id: str) -> None:
@@ -152,11 +204,16 @@ def remove_partial_results(settings: ApiSettings, job_id: str) -> None:
 
 def delete_files(job: Analysis, settings: ApiSettings) -> None:
     """Everything a job left on disk: its upload, its results (whole or partial), its log."""
-    if job.upload_path:
-        shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+    local = local_upload(job, settings)
+    if local is not None:
+        shutil.rmtree(local.parent, ignore_errors=True)
     shutil.rmtree(settings.results_dir / job.id, ignore_errors=True)
     remove_partial_results(settings, job.id)
     (settings.logs_dir / f"{job.id}.log").unlink(missing_ok=True)
+    store = storage(settings)
+    if store is not None:
+        store.remove(f"uploads/{job.id}")
+        store.remove(f"results/{job.id}")
 
 
 def delete_expired(engine: Engine, settings: ApiSettings) -> None:

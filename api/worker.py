@@ -61,12 +61,20 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
 
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
     job = store.get(engine, job_id)
-    if job is None or job.upload_path is None:
+    local = None if job is None else store.local_upload(job, settings)
+    if job is None or job.upload_path is None or local is None:
         return
+    objects = store.storage(settings)
     store.remove_partial_results(settings, job_id)  # what an interrupted attempt left
     log_path = settings.logs_dir / f"{job_id}.log"
     try:
+        if objects is not None:  # the upload is in the object store: fetch it here
+            shutil.rmtree(local.parent, ignore_errors=True)
+            objects.get_file(job.upload_path, local)
+        job.upload_path = str(local)
         outcome = _analyze(job, settings, progress_box, log_path)
+        if outcome is None and objects is not None:  # results back into the store
+            objects.put_folder(settings.results_dir / job_id, f"results/{job_id}")
     except Exception as e:  # a bug: the user sees one line, the log keeps the traceback
         with log_path.open("a", encoding="utf-8") as f:
             f.write(traceback.format_exc())
@@ -79,6 +87,9 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
             shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
     else:
         store.fail(engine, job_id, attempt, outcome)
+    if objects is not None:  # this machine keeps no copies
+        shutil.rmtree(local.parent, ignore_errors=True)
+        shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
     current = store.get(engine, job_id)
     if current is not None and current.status in ("done", "failed"):
         store.remove_upload(current, settings)

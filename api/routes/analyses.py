@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from analyzer.outputs.reel import NOT_TWO
 from analyzer.outputs.report_schema import Report
+from api.cluster import defer_analysis
 from api.db import Analysis
 from api.deps import BUSY, AppState, HeavyDep, OwnerDep, StateDep
 from api.labels import LABEL_SCHEMA, Label, check_label
@@ -27,9 +28,10 @@ from api.options import AnalysisOptions
 from api.privacy import private_dir
 from api.probe import probe_upload
 from api.reasons import client_reason
+from api.results import has_result, result_response, result_text
 from api.schemas import AnalysisAccepted, AnalysisOut, AnalysisPage, ErrorOut, Links
 from api.storage import safe_name
-from api.store import delete_files
+from api.store import delete_files, storage
 from api.upload import receive_upload
 
 router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
@@ -157,17 +159,34 @@ async def create_analysis(
         label, options = _fields(upload.fields)
         async with state.probes:
             await run_in_threadpool(probe_upload, upload.path, name)
+        stored = str(upload.path)
+        objects = storage(state.settings)
+        if objects is not None:  # a cluster: the upload is kept in the object store
+            stored = f"uploads/{analysis_id}/{upload.path.name}"
+            await run_in_threadpool(objects.put_file, upload.path, stored)
+            shutil.rmtree(folder, ignore_errors=True)
         row = Analysis(
             id=analysis_id,
             owner_id=owner,
             label=label,
             input_name=name,
             options=options.model_dump_json(),
-            upload_path=str(upload.path),
+            upload_path=stored,
         )
         await run_in_threadpool(_insert, state, row)
+        if state.queue is not None:
+            try:
+                await run_in_threadpool(defer_analysis, state.queue, analysis_id)
+            except Exception:
+                await run_in_threadpool(_forget, state, row)
+                raise HTTPException(
+                    status.HTTP_503_SERVICE_UNAVAILABLE, "the job queue is not reachable; try later"
+                ) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        objects = storage(state.settings)
+        if objects is not None:
+            await run_in_threadpool(objects.remove, f"uploads/{analysis_id}")
         raise
     url = f"/v1/analyses/{analysis_id}"
     response.headers["Location"] = url
@@ -192,6 +211,15 @@ def _fields(fields: dict[str, str]) -> tuple[str | None, AnalysisOptions]:
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}"
         ) from None
     return label, options
+
+
+def _forget(state: AppState, row: Analysis) -> None:
+    """An analysis that could not be queued: no record, nothing left behind."""
+    with Session(state.engine) as s:
+        found = s.get(Analysis, row.id)
+        if found is not None:
+            s.delete(found)
+            s.commit()
 
 
 def _insert(state: AppState, row: Analysis) -> None:
@@ -255,7 +283,7 @@ NOT_READY: dict[int | str, dict[str, Any]] = {
 )
 def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: HeavyDep) -> Report:
     a = _finished(state, owner, analysis_id)
-    text = (state.settings.results_dir / a.id / "report.json").read_text(encoding="utf-8")
+    text = result_text(state.settings, a.id, "report.json")
     return Report.model_validate(json.loads(text))
 
 
@@ -265,12 +293,10 @@ def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: 
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/html": {}}}},
     summary="The report as one self-contained web page (charts, moments, explanations)",
 )
-def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
+def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     """Sent from the file as it is read (the page is a few MB: Plotly is inside)."""
     a = _finished(state, owner, analysis_id)
-    return FileResponse(
-        state.settings.results_dir / a.id / "report.html", media_type="text/html; charset=utf-8"
-    )
+    return result_response(state.settings, a.id, "report.html", "text/html; charset=utf-8")
 
 
 @router.get(
@@ -279,11 +305,9 @@ def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) ->
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/csv": {}}}},
     summary="The per-frame timeline (same as the CLI's timeline.csv)",
 )
-def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
+def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     a = _finished(state, owner, analysis_id)
-    return FileResponse(
-        state.settings.results_dir / a.id / "timeline.csv", media_type="text/csv; charset=utf-8"
-    )
+    return result_response(state.settings, a.id, "timeline.csv", "text/csv; charset=utf-8")
 
 
 NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
@@ -300,17 +324,15 @@ NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
     },
     summary="The moments reel: two people's moments of connection, with sound (MP4)",
 )
-def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> FileResponse:
+def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     a = _finished(state, owner, analysis_id)
-    folder = state.settings.results_dir / a.id
-    path = folder / "reel.mp4"
-    if not path.is_file():
-        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    if not has_result(state.settings, a.id, "reel.mp4"):
+        report = json.loads(result_text(state.settings, a.id, "report.json"))
         why = [w for w in report.get("warnings", []) if w.startswith("no reel:")]
         if not why:
             why = [NOT_TWO if report.get("partners") is None else NOT_ASKED]
         raise HTTPException(status.HTTP_404_NOT_FOUND, client_reason(why[0]))
-    return FileResponse(path, media_type="video/mp4", filename="reel.mp4")
+    return result_response(state.settings, a.id, "reel.mp4", "video/mp4", filename="reel.mp4")
 
 
 @router.delete(

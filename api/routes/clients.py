@@ -22,6 +22,7 @@ from analyzer.outputs.report_schema import Report
 from api.db import Analysis
 from api.deps import BUSY, HeavyDep, OwnerDep, StateDep
 from api.labels import Label
+from api.results import has_result, result_text
 from api.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/clients", tags=["progress"])
@@ -66,10 +67,9 @@ def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint]
     sessions = []
     ids: dict[str, str] = {}
     for a in rows:
-        path = state.settings.results_dir / a.id / "report.json"
-        if not path.is_file():
+        if not has_result(state.settings, a.id, "report.json"):
             continue
-        report = Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        report = Report.model_validate(json.loads(result_text(state.settings, a.id, "report.json")))
         name = f"{a.input_name} ({a.id[:6]})"  # two uploads of one file stay two sessions
         ids[name] = a.id
         sessions.append((name, a.created_at, report))

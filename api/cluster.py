@@ -1,0 +1,190 @@
+"""Cluster mode: analyses as Procrastinate jobs in PostgreSQL, run by ``presence worker``s.
+
+With ``PRESENCE_DATABASE_URL=postgresql://…`` the records of analyses stay in our own tables
+(``api.db``, Alembic migrations), and the queue is Procrastinate's: an upload is recorded and
+its job deferred (``defer_analysis``); any ``presence worker`` that reaches the database (and
+the object store, ``api.blobs``) takes it. The embedded default (SQLite, ``api.jobs``) is the
+same job interface for one machine: the record is the queue there.
+
+A job (``run_analysis``) starts a new attempt on the record (``store.claim``: fenced by the
+attempt number, so an attempt still writing somewhere cannot overwrite a later one, and a job
+done or failed is never run again) and runs the analysis in a spawned child process
+(``api.worker.run_worker``), so that a native crash in MediaPipe fails the attempt, not the
+worker. A child that dies is retried (Procrastinate's retry) until the record has had
+``max_attempts``.
+
+A worker killed outright (SIGKILL, a machine lost) stops sending Procrastinate its heartbeat;
+every worker sweeps for such stalled jobs every few seconds and retries them, as Procrastinate
+documents (``get_stalled_jobs`` + ``retry_job``), after ``heartbeat_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from api import store
+from api.db import make_engine
+from api.settings import ApiSettings, get_settings
+
+if TYPE_CHECKING:
+    import procrastinate
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger("presence.cluster")
+
+QUEUE = "analyses"
+TASK = "presence.analyze"
+# Procrastinate's own retries of a job whose attempt died; the record's max_attempts decides.
+RETRIES = 10
+
+
+class AttemptDiedError(Exception):
+    """The attempt's process died without recording an outcome; Procrastinate retries."""
+
+
+def make_app(settings: ApiSettings, *, sync: bool) -> procrastinate.App:
+    """A Procrastinate app on the service's PostgreSQL (``sync``: for deferring from the API's
+    request threads; else the async connector a worker runs on)."""
+    import procrastinate
+
+    connector: Any = (
+        procrastinate.SyncPsycopgConnector(conninfo=settings.libpq_url)
+        if sync
+        else procrastinate.PsycopgConnector(conninfo=settings.libpq_url)
+    )
+    app = procrastinate.App(connector=connector)
+    app.task(
+        name=TASK,
+        queue=QUEUE,
+        retry=procrastinate.RetryStrategy(
+            max_attempts=RETRIES, wait=1, retry_exceptions={AttemptDiedError}
+        ),
+    )(run_analysis)
+    return app
+
+
+def ensure_schema(settings: ApiSettings) -> None:
+    """Procrastinate's tables, created on first use (as ``procrastinate schema --apply``)."""
+    import psycopg
+
+    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7262001)")  # two nodes starting at once
+        try:
+            found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if found is None or found[0] is None:
+                app = make_app(settings, sync=True)
+                with app.open():
+                    app.schema_manager.apply_schema()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7262001)")
+
+
+@lru_cache(maxsize=1)
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def run_analysis(analysis_id: str) -> None:
+    """The job: one attempt of an analysis, in a spawned child process."""
+    from api.jobs import exit_reason
+    from api.worker import run_worker
+
+    settings = get_settings()
+    engine = _engine(settings.db_url)
+    attempt = store.claim(engine, analysis_id)
+    if attempt is None:
+        log.info("analysis %s: nothing to do (deleted, done or failed)", analysis_id)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(
+        target=run_worker,
+        args=(analysis_id, attempt, settings.model_dump(mode="json")),
+        name=f"presence-job-{analysis_id[:8]}",
+        daemon=False,
+    )
+    child.start()
+    child.join()
+    code = child.exitcode
+    if code is not None and code != 0:
+        store.retry_or_fail(engine, settings, analysis_id, attempt, exit_reason(code))
+        current = store.get(engine, analysis_id)
+        if current is not None and current.status == "queued":
+            raise AttemptDiedError(exit_reason(code))
+
+
+def defer_analysis(app: procrastinate.App, analysis_id: str) -> None:
+    """Queue an analysis whose record exists (the API's request thread)."""
+    app.configure_task(TASK, queue=QUEUE).defer(analysis_id=analysis_id)
+
+
+async def _sweep(app: procrastinate.App, settings: ApiSettings, stop: asyncio.Event) -> None:
+    """Retry the jobs of workers that stopped sending their heartbeat."""
+    every_s = max(1.0, settings.heartbeat_timeout_s / 3)
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                queue=QUEUE, seconds_since_heartbeat=settings.heartbeat_timeout_s
+            )
+            for job in stalled:
+                log.warning("job %s of a stalled worker: retried", job.id)
+                await app.job_manager.retry_job(job)
+        except Exception:  # the database briefly away: try again next time
+            log.exception("stalled-job sweep failed")
+
+
+async def _work(settings: ApiSettings, concurrency: int) -> None:
+    app = make_app(settings, sync=False)
+    stop = asyncio.Event()
+    async with app.open_async():
+        sweep = asyncio.create_task(_sweep(app, settings, stop))
+        try:
+            await app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                update_heartbeat_interval=max(0.5, settings.heartbeat_timeout_s / 5),
+                stalled_worker_timeout=settings.heartbeat_timeout_s,
+                install_signal_handlers=True,
+            )
+        finally:
+            stop.set()
+            await sweep
+
+
+@contextlib.contextmanager
+def local_workers(settings: ApiSettings) -> Iterator[None]:
+    """``presence serve`` of a cluster with ``PRESENCE_WORKERS`` above 0: a ``presence
+    worker`` beside it, drained (SIGTERM: running analyses finish first) when it stops."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzer.cli", "worker", "--concurrency", str(settings.workers)]
+    )
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_worker_node(settings: ApiSettings, concurrency: int) -> None:
+    """``presence worker``: take analyses from the queue until SIGTERM or SIGINT (graceful:
+    running analyses finish first; a second signal stops at once)."""
+    from api.db import migrate
+    from api.privacy import prepare_data_dir
+
+    prepare_data_dir(settings)  # this machine's working copies: private
+    migrate(settings.db_url)
+    ensure_schema(settings)
+    asyncio.run(_work(settings, concurrency))
