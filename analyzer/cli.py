@@ -406,7 +406,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         _write_text(args.json, json.dumps(payload, indent=2) + "\n")
     if args.markdown:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
-        _write_text(args.markdown, markdown_report(results, notes))
+        found = [m.parent / "agreement.json" for m in args.manifests]
+        agreement = json.loads(found[0].read_text()) if found and found[0].is_file() else {}
+        _write_text(args.markdown, markdown_report(results, notes, agreement))
     return 0
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import AnalyzerError, InputError
@@ -93,10 +96,15 @@ class BinaryScores:
     fp: int
     tn: int
     fn: int
+    # 95% intervals (cluster bootstrap over the sources: every frame of a clip together)
+    ci95: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def coverage(self) -> float:
         return self.measured / self.n if self.n else 0.0
+
+    def interval(self, metric: str) -> tuple[float, float] | None:
+        return next(((lo, hi) for m, lo, hi in self.ci95 if m == metric), None)
 
     @property
     def precision(self) -> float | None:
@@ -132,11 +140,12 @@ class BinaryScores:
         ) / (m * m)
         return (po - pe) / (1 - pe) if pe < 1 else None
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        out: dict[str, float | int | None] = dict(asdict(self))
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {k: v for k, v in asdict(self).items() if k != "ci95"}
         for k in ("coverage", "precision", "recall", "f1", "mcc", "kappa", "accuracy"):
             v = getattr(self, k)
             out[k] = None if v is None else round(v, 4)
+        out["ci95"] = {m: [round(lo, 4), round(hi, 4)] for m, lo, hi in self.ci95}
         return out
 
 
@@ -157,34 +166,91 @@ def binary_scores(pairs: Iterable[tuple[bool, bool | None]]) -> BinaryScores:
     return BinaryScores(n=n, measured=tp + fp + tn + fn, tp=tp, fp=fp, tn=tn, fn=fn)
 
 
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _percentile_interval(values: list[float]) -> tuple[float, float] | None:
+    if len(values) < BOOTSTRAP_RESAMPLES // 2:  # most resamples had nothing to measure
+        return None
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def binary_intervals(
+    items: Sequence[tuple[bool, bool | None, str]], metrics: Sequence[str] = ("f1", "mcc", "kappa")
+) -> tuple[tuple[str, float, float], ...]:
+    """95% percentile intervals of ``metrics`` by a cluster bootstrap: the sources (the third
+    element: a clip, a still) are drawn with replacement, each with all its items, since
+    frames of one clip are not independent of each other."""
+    clusters: dict[str, list[tuple[bool, bool | None]]] = {}
+    for label, pred, source in items:
+        clusters.setdefault(source, []).append((label, pred))
+    groups = list(clusters.values())
+    if len(groups) < 2:
+        return ()
+    rng = np.random.default_rng(0)
+    drawn: dict[str, list[float]] = {m: [] for m in metrics}
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        pick = rng.integers(0, len(groups), len(groups))
+        scores = binary_scores(p for i in pick for p in groups[i])
+        for m in metrics:
+            v = getattr(scores, m)
+            if v is not None:
+                drawn[m].append(v)
+    out = []
+    for m in metrics:
+        ci = _percentile_interval(drawn[m])
+        if ci is not None:
+            out.append((m, *ci))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class RankScores:
     n: int
     measured: int
     spearman: float | None
+    spearman_ci95: tuple[float, float] | None = None  # bootstrap over the clips
 
     @property
     def coverage(self) -> float:
         return self.measured / self.n if self.n else 0.0
 
-    def as_dict(self) -> dict[str, float | int | None]:
+    def as_dict(self) -> dict[str, object]:
+        ci = self.spearman_ci95
         return {
             "n": self.n,
             "measured": self.measured,
             "coverage": round(self.coverage, 4),
             "spearman": None if self.spearman is None else round(self.spearman, 4),
+            "ci95": {} if ci is None else {"spearman": [round(ci[0], 4), round(ci[1], 4)]},
         }
 
 
 def rank_scores(pairs: Sequence[tuple[float, float | None]]) -> RankScores:
     from scipy.stats import spearmanr
 
+    def rho_of(pairs_: Sequence[tuple[float, float]]) -> float | None:
+        if len(pairs_) < 3:
+            return None
+        r = spearmanr([a for a, _ in pairs_], [b for _, b in pairs_]).statistic
+        return None if r is None or math.isnan(float(r)) else float(r)
+
     measured = [(a, b) for a, b in pairs if b is not None]
-    rho = None
-    if len(measured) >= 3:
-        r = spearmanr([a for a, _ in measured], [b for _, b in measured]).statistic
-        rho = None if r is None or math.isnan(float(r)) else float(r)
-    return RankScores(n=len(pairs), measured=len(measured), spearman=rho)
+    rho = rho_of(measured)
+    ci = None
+    if rho is not None:
+        rng = np.random.default_rng(0)
+        drawn = []
+        with warnings.catch_warnings():  # a resample of equal values has no rank order
+            warnings.simplefilter("ignore")
+            for _ in range(BOOTSTRAP_RESAMPLES):
+                pick = rng.integers(0, len(measured), len(measured))
+                v = rho_of([measured[i] for i in pick])
+                if v is not None:
+                    drawn.append(v)
+        ci = _percentile_interval(drawn)
+    return RankScores(n=len(pairs), measured=len(measured), spearman=rho, spearman_ci95=ci)
 
 
 @dataclass(frozen=True)
@@ -255,8 +321,8 @@ Analyze = Callable[[Path], AnalysisReport]
 def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> ManifestResult:
     items = read_manifest(path)
     reports: dict[Path, AnalysisReport | str] = {}
-    ec: list[tuple[bool, bool | None]] = []
-    arms: list[tuple[bool, bool | None]] = []
+    ec: list[tuple[bool, bool | None, str]] = []
+    arms: list[tuple[bool, bool | None, str]] = []
     expr: list[tuple[float, float | None]] = []
     closed_n = closed_unmeasured = 0
     errors = []
@@ -271,24 +337,30 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
         report = reports[item.file]
         person = None if isinstance(report, str) else pick_person(report, item.person)
         samples = [] if person is None else _samples_for(item, person, period_s)
+        source = f"{item.file}#{item.person or ''}"
         if item.eye_contact is not None:
-            ec.append((item.eye_contact, _majority(s.eye_contact for s in samples)))
+            ec.append((item.eye_contact, _majority(s.eye_contact for s in samples), source))
         if item.eyes_closed:
             closed_n += 1
             closed_unmeasured += _majority(s.eye_contact for s in samples) is None
         if item.arms_crossed is not None:
-            arms.append((item.arms_crossed, _majority(s.arms_crossed for s in samples)))
+            arms.append((item.arms_crossed, _majority(s.arms_crossed for s in samples), source))
         if item.expressiveness is not None:
             score = None if person is None else person.metrics.expressiveness.score
             expr.append((item.expressiveness, score))
     return ManifestResult(
         name=path.stem,
-        eye_contact=binary_scores(ec) if ec else None,
+        eye_contact=_scored(ec) if ec else None,
         eyes_closed=ClosedEyes(closed_n, closed_unmeasured) if closed_n else None,
-        arms_crossed=binary_scores(arms) if arms else None,
+        arms_crossed=_scored(arms) if arms else None,
         expressiveness=rank_scores(expr) if expr else None,
         errors=tuple(errors),
     )
+
+
+def _scored(items: Sequence[tuple[bool, bool | None, str]]) -> BinaryScores:
+    scores = binary_scores((label, pred) for label, pred, _ in items)
+    return replace(scores, ci95=binary_intervals(items))
 
 
 def _fmt(v: float | None) -> str:
@@ -364,8 +436,30 @@ def _metric(result: ManifestResult, signal: str, metric: str) -> float | None:
     return None if s is None else getattr(s, metric)
 
 
-def markdown_report(results: Sequence[ManifestResult], notes: str = "") -> str:
-    """docs/accuracy.md: the tables, the anchors, the targets and whether each is met."""
+def _agreement(name: str, agreement: Mapping[str, Mapping[str, object]]) -> str:
+    """Inter-rater agreement of a rated set (``eye_rated_test`` -> ``eye_rated``), or '-'."""
+    a = agreement.get(name.rsplit("_", 1)[0])
+    if a is None:
+        return "-"
+    if "krippendorff_alpha" in a:
+        kept = f"{a['unanimous']}/{a['items']} unanimous kept"
+        return f"alpha {a['krippendorff_alpha']} ({a['raters']} raters; {kept})"
+    return f"rho {a['spearman_between_raters']} ({a['raters']} raters' rankings)"
+
+
+def _ci(scores: BinaryScores | RankScores, metric: str) -> str:
+    ci = scores.interval(metric) if isinstance(scores, BinaryScores) else scores.spearman_ci95
+    return "" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def markdown_report(
+    results: Sequence[ManifestResult],
+    notes: str = "",
+    agreement: Mapping[str, Mapping[str, object]] | None = None,
+) -> str:
+    """docs/accuracy.md: the tables, the anchors, the targets and whether each is met.
+    ``agreement``: eval/agreement.json (the rated sets' inter-rater agreement)."""
+    agreement = agreement or {}
     out = [
         "# Accuracy",
         "",
@@ -378,7 +472,11 @@ def markdown_report(results: Sequence[ManifestResult], notes: str = "") -> str:
         "",
         "Precision, recall, F1, Matthews correlation (MCC) and Cohen's kappa count only the items "
         "the pipeline could measure; `coverage` is the share of labelled items it could measure "
-        "(a face not found, eyes shut, arms out of the picture are not guesses).",
+        "(a face not found, eyes shut, arms out of the picture are not guesses). Brackets: 95% "
+        "intervals by a bootstrap over the sources (every frame of a clip drawn together, 1000 "
+        "resamples); with few sources they are wide, and that is what they should say. "
+        "`agreement`: between independent raters (Krippendorff's alpha over all items; only "
+        "items every rater answered alike are scored), for the `*_rated_*` sets.",
         "",
         "## Published anchors",
         "",
@@ -388,17 +486,19 @@ def markdown_report(results: Sequence[ManifestResult], notes: str = "") -> str:
         "",
         "## Yes/no signals",
         "",
-        "| set | signal | n | coverage | precision | recall | F1 | MCC | kappa |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| set | signal | n | agreement | coverage | precision | recall | F1 | MCC | kappa |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for key in ("eye_contact", "arms_crossed"):
             s = getattr(r, key)
             if s is not None:
                 out.append(
-                    f"| {r.name} | {key.replace('_', ' ')} | {s.n} | {s.coverage:.2f} | "
-                    f"{_fmt(s.precision)} | {_fmt(s.recall)} | {_fmt(s.f1)} | {_fmt(s.mcc)} | "
-                    f"{_fmt(s.kappa)} |"
+                    f"| {r.name} | {key.replace('_', ' ')} | {s.n} | "
+                    f"{_agreement(r.name, agreement)} | {s.coverage:.2f} | "
+                    f"{_fmt(s.precision)} | {_fmt(s.recall)} | "
+                    f"{_fmt(s.f1)}{_ci(s, 'f1')} | {_fmt(s.mcc)}{_ci(s, 'mcc')} | "
+                    f"{_fmt(s.kappa)}{_ci(s, 'kappa')} |"
                 )
     closed = [r for r in results if r.eyes_closed is not None]
     if closed:
@@ -413,13 +513,16 @@ def markdown_report(results: Sequence[ManifestResult], notes: str = "") -> str:
             "",
             "## Expressiveness ranking",
             "",
-            "| set | clips | coverage | Spearman rho |",
-            "|---|---|---|---|",
+            "| set | clips | agreement | coverage | Spearman rho |",
+            "|---|---|---|---|---|",
         ]
         for r in ranks:
             x = r.expressiveness
             assert x is not None
-            out.append(f"| {r.name} | {x.n} | {x.coverage:.2f} | {_fmt(x.spearman)} |")
+            out.append(
+                f"| {r.name} | {x.n} | {_agreement(r.name, agreement)} | {x.coverage:.2f} | "
+                f"{_fmt(x.spearman)}{_ci(x, 'spearman')} |"
+            )
     out += [
         "",
         "## Targets",

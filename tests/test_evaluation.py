@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
 
 from analyzer.errors import InputError
-from analyzer.evaluation import binary_scores, rank_scores, read_manifest
+from analyzer.evaluation import binary_intervals, binary_scores, rank_scores, read_manifest
 
 
 def test_scores_from_a_known_confusion_matrix() -> None:
@@ -83,3 +84,57 @@ def test_bad_manifests_say_where(tmp_path: Path, text: str, message: str) -> Non
     m.write_text(text)
     with pytest.raises(InputError, match=message):
         read_manifest(m)
+
+
+def _clustered(per_source: list[list[tuple[bool, bool]]]) -> list[tuple[bool, bool | None, str]]:
+    return [
+        (label, pred, f"clip{k}") for k, items in enumerate(per_source) for label, pred in items
+    ]
+
+
+def test_cluster_bootstrap_intervals_hold_the_estimate_and_are_repeatable() -> None:
+    rng = random.Random(3)
+    sources = [
+        [
+            (lab, lab if rng.random() < 0.85 else not lab)
+            for lab in (rng.random() < 0.7 for _ in range(12))
+        ]
+        for _ in range(10)
+    ]
+    items = _clustered(sources)
+    point = binary_scores((a, b) for a, b, _ in items)
+    ci = dict((m, (lo, hi)) for m, lo, hi in binary_intervals(items))
+    assert set(ci) == {"f1", "mcc", "kappa"}
+    for metric, (lo, hi) in ci.items():
+        v = getattr(point, metric)
+        assert -1.0 <= lo <= v <= hi <= 1.0, (metric, lo, v, hi)
+    assert binary_intervals(items) == binary_intervals(items)  # a fixed seed
+
+
+def test_frames_of_one_clip_do_not_narrow_the_interval() -> None:
+    """Copying every frame of every clip five times adds no evidence: a cluster bootstrap
+    gives the same interval, where an item bootstrap would narrow it."""
+    rng = random.Random(5)
+    sources = [
+        [
+            (lab, lab if rng.random() < 0.8 else not lab)
+            for lab in (rng.random() < 0.6 for _ in range(6))
+        ]
+        for _ in range(8)
+    ]
+    once = dict((m, (lo, hi)) for m, lo, hi in binary_intervals(_clustered(sources)))
+    five = dict(
+        (m, (lo, hi)) for m, lo, hi in binary_intervals(_clustered([s * 5 for s in sources]))
+    )
+    assert once["mcc"] == pytest.approx(five["mcc"], abs=0.02)
+
+
+def test_one_source_has_no_interval() -> None:
+    assert binary_intervals(_clustered([[(True, True), (False, False), (True, False)]])) == ()
+
+
+def test_spearman_interval() -> None:
+    r = rank_scores([(float(i), float(i) + (3 if i % 4 == 0 else 0)) for i in range(12)])
+    assert r.spearman_ci95 is not None
+    lo, hi = r.spearman_ci95
+    assert lo <= (r.spearman or 0) <= hi <= 1.0
