@@ -181,8 +181,8 @@ def test_rewriting_replaces_the_file_and_leaves_nothing_beside_it(
 def _synthetic_report() -> AnalysisReport:
     """10 s at 10 frames/s. Eye contact 0-3 s, a 0.3 s blink (bridged), contact to 5 s, away
     5-7 s, face lost 7-8 s (too long to bridge), contact 8-10 s. Arms crossed 2-4 s; smiling
-    (mouthSmile 0.8) 6-9 s, not measured while the face is lost; head dips of 10 deg at 2 s and
-    6 s."""
+    (mouthSmile 0.8) 6-9 s, not measured while the face is lost; head dips of 14 deg at 2 s and
+    6 s (nods: above the 10 deg a nod needs)."""
     samples = []
     for i in range(100):
         t = i / 10
@@ -190,7 +190,7 @@ def _synthetic_report() -> AnalysisReport:
             samples.append(PersonSample(time_s=t, face_visible=False))
             continue
         blink = 30 <= i < 33
-        dip = sum(-10.0 * math.exp(-(((t - c) / 0.12) ** 2)) for c in (2.0, 6.0))
+        dip = sum(-14.0 * math.exp(-(((t - c) / 0.12) ** 2)) for c in (2.0, 6.0))
         samples.append(
             PersonSample(
                 time_s=t,
