@@ -474,6 +474,11 @@ def _has_display() -> bool:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from api.settings import get_settings
 
+    concurrency = args.concurrency or default_jobs()
+    # each analysis then uses its share of the cores, not all of them (concurrency x cores
+    # processes would each hold the models)
+    os.environ.setdefault("PRESENCE_JOBS", str(max(1, default_jobs() // concurrency)))
+    get_settings.cache_clear()
     settings = get_settings()
     if not settings.cluster:
         raise InputError(
@@ -486,8 +491,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise InputError(
             f"cluster mode needs its extra packages: pip install 'presence[cluster]' ({e.name})"
         ) from None
-    concurrency = args.concurrency or default_jobs()
-    print(f"presence: worker with {concurrency} at once", file=sys.stderr)
+    print(
+        f"presence: worker with {concurrency} at once, {settings.jobs} process(es) each",
+        file=sys.stderr,
+    )
     run_worker_node(settings, concurrency)
     return 0
 

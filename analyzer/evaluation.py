@@ -167,6 +167,7 @@ def binary_scores(pairs: Iterable[tuple[bool, bool | None]]) -> BinaryScores:
 
 
 BOOTSTRAP_RESAMPLES = 1000
+MIN_SOURCES = 5  # fewer sources: no interval is given (it would pretend to precision)
 
 
 def _percentile_interval(values: list[float]) -> tuple[float, float] | None:
@@ -186,7 +187,7 @@ def binary_intervals(
     for label, pred, source in items:
         clusters.setdefault(source, []).append((label, pred))
     groups = list(clusters.values())
-    if len(groups) < 2:
+    if len(groups) < MIN_SOURCES:  # a handful of sources has a handful of resamples
         return ()
     rng = np.random.default_rng(0)
     drawn: dict[str, list[float]] = {m: [] for m in metrics}
@@ -337,7 +338,7 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
         report = reports[item.file]
         person = None if isinstance(report, str) else pick_person(report, item.person)
         samples = [] if person is None else _samples_for(item, person, period_s)
-        source = f"{item.file}#{item.person or ''}"
+        source = str(item.file)  # both people of a recording are one source
         if item.eye_contact is not None:
             ec.append((item.eye_contact, _majority(s.eye_contact for s in samples), source))
         if item.eyes_closed:
@@ -474,7 +475,9 @@ def markdown_report(
         "the pipeline could measure; `coverage` is the share of labelled items it could measure "
         "(a face not found, eyes shut, arms out of the picture are not guesses). Brackets: 95% "
         "intervals by a bootstrap over the sources (every frame of a clip drawn together, 1000 "
-        "resamples); with few sources they are wide, and that is what they should say. "
+        "resamples; none with fewer than 5 sources); with few sources they are wide, and that is "
+        "what they should say. Resamples where a measure is undefined (one class only) are left "
+        "out, which narrows the interval somewhat. "
         "`agreement`: between independent raters (Krippendorff's alpha over all items; only "
         "items every rater answered alike are scored), for the `*_rated_*` sets.",
         "",

@@ -389,8 +389,9 @@ def analyze(
         info = source.info
         file = source if isinstance(source, VideoFileSource) else None
         pool = None
-        if file is not None and len(plan_segments(info.duration_s, [], jobs)) > 1:
-            pool = stack.enter_context(SegmentPool(jobs))  # starts while the layout is read
+        planned = 0 if file is None else len(plan_segments(info.duration_s, [], jobs))
+        if planned > 1:  # as many processes as segments, at most; started while the layout
+            pool = stack.enter_context(SegmentPool(min(jobs, planned)))  # is read
         plan = plan_scene(
             source, models, cfg, timer=None if timings is None else timings.__setitem__
         )
@@ -400,8 +401,7 @@ def analyze(
         if pool is not None and file is not None and len(segments) > 1:
             session = SessionAnalyzer(None, cfg, plan)
             warnings = list(plan.warnings)
-            duration_s = info.duration_s or 1.0
-            for result in pool.observe(file.path, models, cfg, plan, segments):
+            for result in pool.observe(file.path, models, cfg, plan, segments, progress):
                 for timestamp_ms, people in result.frames:
                     found = session.add(timestamp_ms, list(people))
                     if on_frame is not None:
@@ -409,9 +409,6 @@ def analyze(
                 warnings += [w for w in result.warnings if w not in warnings]
                 if result.decoded_s is not None:
                     file.decoded_s = result.decoded_s
-                if progress is not None:
-                    end_s = result.segment.end_s
-                    progress(1.0 if end_s is None else min(1.0, end_s / duration_s))
         else:
             session, warnings = _one_process(source, models, cfg, plan, progress, on_frame)
         if file is not None:  # what was decoded, not what the header says

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,25 @@ WARMUP_S = 1.0
 MIN_SEGMENT_S = 10.0
 # Nor longer: a segment's results wait in memory for their turn (~7 kB per person per frame).
 MAX_SEGMENT_S = 120.0
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere): a segment
+    process, or an API worker's analysis process, never outlives the process it works for."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _segment_process_start(parent: int) -> None:
+    die_with_parent()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 def default_jobs() -> int:
@@ -111,9 +130,15 @@ def plan_segments(
 
 
 def observe_segment(
-    path: str, models: ModelPaths, cfg: AnalyzerConfig, plan: ScenePlan, segment: Segment
+    path: str,
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
+    plan: ScenePlan,
+    segment: Segment,
+    progress: Callable[[float], None] | None = None,
 ) -> SegmentResult:
-    """The people in each analyzed frame of one segment (run in a segment's process)."""
+    """The people in each analyzed frame of one segment (in a segment's process, or in the
+    caller's, which passes ``progress``: seconds of the segment done)."""
     from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
     from analyzer.pipeline import PREFETCH_BYTES, FrameObserver
     from analyzer.video import Prefetch, RateSampler, VideoFileSource
@@ -140,6 +165,8 @@ def observe_segment(
                 people = observer.observe(frame)
                 if frame.timestamp_ms >= start_ms:
                     found.append((frame.timestamp_ms, tuple(people)))
+                    if progress is not None:
+                        progress(frame.timestamp_ms / 1000.0 - segment.start_s)
         decoded = source.decoded_s if segment.end_s is None else None
         return SegmentResult(segment, tuple(found), tuple(source.warnings), decoded)
 
@@ -163,7 +190,12 @@ class SegmentPool:
             raise ValueError(f"a segment pool needs at least 2 jobs, got {jobs}")
         self.jobs = jobs
         ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs - 1,
+            mp_context=ctx,
+            initializer=_segment_process_start,
+            initargs=(os.getpid(),),
+        )
         for _ in range(jobs - 1):
             self._pool.submit(_warm_up)
 
@@ -180,12 +212,37 @@ class SegmentPool:
         cfg: AnalyzerConfig,
         plan: ScenePlan,
         segments: Sequence[Segment],
+        progress: Callable[[float], None] | None = None,
     ) -> Iterator[SegmentResult]:
         """Each segment's result, in order. At most ``jobs + 1`` segments are handed out ahead
-        of the one due (memory: their results wait for their turn)."""
+        of the one due (memory: their results wait for their turn). ``progress``: an estimate
+        of the share done (0-1), from the segments finished and the one this process works on
+        (the others are taken to be as far along)."""
+
+        def length_s(seg: Segment) -> float:
+            end = seg.end_s if seg.end_s is not None else (plan.duration_s or seg.start_s)
+            return max(0.0, end - seg.start_s)
+
+        duration_s = max(1e-6, sum(length_s(s) for s in segments))
+        finished_s = 0.0
+        shown = 0.0
+
+        def own(seg: Segment) -> Callable[[float], None] | None:
+            if progress is None:
+                return None
+
+            def report(done_s: float) -> None:
+                nonlocal shown
+                estimate = min(0.99, (finished_s + done_s * self.jobs) / duration_s)
+                if estimate > shown:
+                    shown = estimate
+                    progress(estimate)
+
+            return report
+
         window = self.jobs + 1
         spawned: dict[int, Future[SegmentResult]] = {}
-        own: dict[int, SegmentResult] = {}
+        mine: dict[int, SegmentResult] = {}
         handed = 0  # segments handed out so far (in order)
         due = 0
         try:
@@ -198,20 +255,25 @@ class SegmentPool:
                     )
                     handed += 1
                     busy += 1
-                if due in own:
-                    yield own.pop(due)
+                if due in mine:
+                    result = mine.pop(due)
                 elif due in spawned and (spawned[due].done() or handed >= due + window):
-                    yield spawned.pop(due).result()
+                    result = spawned.pop(due).result()
                 elif due not in spawned and due >= handed:  # ours to do
-                    own[due] = observe_segment(str(path), models, cfg, plan, segments[due])
+                    seg = segments[due]
+                    mine[due] = observe_segment(str(path), models, cfg, plan, seg, own(seg))
                     handed += 1
                     continue
                 elif handed < min(len(segments), due + window):  # do a later one meanwhile
-                    own[handed] = observe_segment(str(path), models, cfg, plan, segments[handed])
+                    seg = segments[handed]
+                    mine[handed] = observe_segment(str(path), models, cfg, plan, seg, own(seg))
                     handed += 1
                     continue
                 else:
-                    yield spawned.pop(due).result()
+                    result = spawned.pop(due).result()
+                seg = segments[due]
+                finished_s += length_s(seg)
+                yield result
                 due += 1
         finally:
             for f in spawned.values():

@@ -99,25 +99,29 @@ def run_analysis(analysis_id: str) -> None:
 
     settings = get_settings()
     engine = _engine(settings.db_url)
-    attempt = store.claim(engine, analysis_id)
+    attempt = store.claim(engine, settings, analysis_id)
     if attempt is None:
         log.info("analysis %s: nothing to do (deleted, done or failed)", analysis_id)
         return
-    ctx = multiprocessing.get_context("spawn")
-    child = ctx.Process(
-        target=run_worker,
-        args=(analysis_id, attempt, settings.model_dump(mode="json")),
-        name=f"presence-job-{analysis_id[:8]}",
-        daemon=False,
-    )
-    child.start()
-    child.join()
-    code = child.exitcode
-    if code is not None and code != 0:
-        store.retry_or_fail(engine, settings, analysis_id, attempt, exit_reason(code))
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        child = ctx.Process(
+            target=run_worker,
+            args=(analysis_id, attempt, settings.model_dump(mode="json")),
+            name=f"presence-job-{analysis_id[:8]}",
+            daemon=False,
+        )
+        child.start()
+        child.join()
+        code = child.exitcode
+        why = None if code == 0 else exit_reason(code if code is not None else -9)
+    except Exception as e:  # the child could not start, the database went away...
+        why = f"the worker failed ({type(e).__name__})"
+    if why is not None:
+        store.retry_or_fail(engine, settings, analysis_id, attempt, why)
         current = store.get(engine, analysis_id)
         if current is not None and current.status == "queued":
-            raise AttemptDiedError(exit_reason(code))
+            raise AttemptDiedError(why)
 
 
 def defer_analysis(app: procrastinate.App, analysis_id: str) -> None:
@@ -126,9 +130,16 @@ def defer_analysis(app: procrastinate.App, analysis_id: str) -> None:
 
 
 async def _sweep(app: procrastinate.App, settings: ApiSettings, stop: asyncio.Event) -> None:
-    """Retry the jobs of workers that stopped sending their heartbeat."""
+    """Retry the jobs of workers that stopped sending their heartbeat; delete analyses past
+    ``retention_days`` (once a minute)."""
     every_s = max(1.0, settings.heartbeat_timeout_s / 3)
+    last_cleanup = 0.0
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
+        if loop.time() - last_cleanup > 60:
+            last_cleanup = loop.time()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(store.delete_expired, _engine(settings.db_url), settings)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_s)
         try:

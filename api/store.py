@@ -52,13 +52,27 @@ def claim_next(engine: Engine) -> tuple[str, int] | None:
         return (job.id, attempt) if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def claim(engine: Engine, job_id: str) -> int | None:
+def claim(engine: Engine, settings: ApiSettings, job_id: str) -> int | None:
     """Cluster mode: Procrastinate has handed this job to a worker; start a new attempt (an
     earlier attempt still writing somewhere is fenced out by its number). None: nothing to do
-    (the analysis was deleted, or is already done or failed: it completes once)."""
+    (the analysis was deleted, or is already done or failed: it completes once; or it has had
+    ``max_attempts`` and is failed now, as a job whose workers keep dying must end)."""
     with Session(engine) as s:
         job = s.get(Analysis, job_id)
         if job is None or job.status in ("done", "failed"):
+            return None
+        if job.attempts >= settings.max_attempts:
+            tries = "once" if job.attempts == 1 else f"{job.attempts} times"
+            if _fenced(
+                engine,
+                job_id,
+                job.attempts,
+                status="failed",
+                error=f"the analysis was interrupted {tries} and was given up (its worker "
+                "stopped reporting)",
+                finished_at=utcnow(),
+            ):
+                remove_upload(job, settings)
             return None
         attempt = job.attempts + 1
         now = utcnow()

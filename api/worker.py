@@ -10,39 +10,31 @@ go through ``api.reasons.client_reason``. Everything it writes is private (umask
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import json
 import os
 import re
 import shutil
-import signal
 import threading
 import traceback
 from pathlib import Path
 from typing import Any
 
+from analyzer.segments import default_jobs, die_with_parent
 from api import store
 from api.db import Analysis, make_engine
 from api.privacy import private_umask
 from api.reasons import client_reason
+from api.results import result_key
 from api.settings import ApiSettings
 
 HEARTBEAT_S = 1.0
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process if its parent dies (no-op elsewhere)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None:
     """Entry point of a worker process: analyze one job and record the outcome."""
     parent = os.getppid()
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     private_umask()
@@ -57,6 +49,9 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
                 os._exit(1)
             with contextlib.suppress(Exception):
                 if not store.heartbeat(engine, job_id, attempt, progress_box["value"]):
+                    if stop.is_set():  # our own outcome is being recorded: not superseded
+                        return
+                    _forget_local_copies(settings, job_id)
                     os._exit(0)  # deleted or re-queued meanwhile: nothing more to do here
 
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
@@ -74,7 +69,7 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
         job.upload_path = str(local)
         outcome = _analyze(job, settings, progress_box, log_path)
         if outcome is None and objects is not None:  # results back into the store
-            objects.put_folder(settings.results_dir / job_id, f"results/{job_id}")
+            objects.put_folder(settings.results_dir / job_id, result_key(job_id, attempt))
     except Exception as e:  # a bug: the user sees one line, the log keeps the traceback
         with log_path.open("a", encoding="utf-8") as f:
             f.write(traceback.format_exc())
@@ -83,8 +78,10 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
     if outcome is None:
         if store.finish(engine, job_id, attempt):
             log_path.unlink(missing_ok=True)
-        else:
+        else:  # deleted or superseded meanwhile: these results are nobody's
             shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
+            if objects is not None:
+                objects.remove(result_key(job_id, attempt))
     else:
         store.fail(engine, job_id, attempt, outcome)
     if objects is not None:  # this machine keeps no copies
@@ -94,6 +91,17 @@ def run_worker(job_id: str, attempt: int, settings_data: dict[str, Any]) -> None
     if current is not None and current.status in ("done", "failed"):
         store.remove_upload(current, settings)
     engine.dispose()
+
+
+def _forget_local_copies(settings: ApiSettings, job_id: str) -> None:
+    """With an object store, this machine's copies of a job it no longer runs (the store and
+    the record are the truth; the API node removes those)."""
+    if store.storage(settings) is None:
+        return
+    shutil.rmtree(settings.uploads_dir / job_id, ignore_errors=True)
+    shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
+    store.remove_partial_results(settings, job_id)
+    (settings.logs_dir / f"{job_id}.log").unlink(missing_ok=True)
 
 
 def _analyze(
@@ -124,7 +132,7 @@ def _analyze(
                 models,
                 cfg,
                 progress=lambda f: progress_box.__setitem__("value", f),
-                jobs=settings.jobs,
+                jobs=settings.jobs or max(1, default_jobs() // max(1, settings.workers)),
             )
         report = dataclasses.replace(
             report, video=dataclasses.replace(report.video, name=job.input_name)

@@ -12,7 +12,9 @@ chosen and shown to raters: eval/ratings/protocols/ and eval/LABELLING.md.
 - Split by source (a clip, or a still): every frame of a clip is in the same split. Sources
   that any earlier choice of the pipeline was tuned on (the files of the dev manifests
   gaze_frames_dev and gaze_zoombi_source for eye contact, arms_photos_dev for crossed arms,
-  expressiveness_dev for expressiveness) always go to dev; the others are dealt out: sources
+  expressiveness_dev for expressiveness) always go to dev, and sources of the earlier test
+  splits for that signal (gaze_frames_test, arms_clips_test, expressiveness_test) to test, so
+  tuning on a new dev set cannot reach an old test set; the others are dealt out: sources
   with most of the rarer answer first, each to the split holding fewer of it so far (frames),
   or alternately in the order of a hash of their names (clips for expressiveness). Only
   labels decide; no result of the pipeline was looked at.
@@ -32,6 +34,13 @@ from scipy.stats import spearmanr
 EVAL = Path(__file__).resolve().parent
 RATINGS = EVAL / "ratings"
 MEDIA_REL = "../../shared/media/"
+# Earlier test manifests for each signal: their sources stay test (tuning on a new dev set
+# must not reach them).
+EARLIER_TEST = {
+    "eye": ("gaze_frames_test",),
+    "arms": ("arms_clips_test",),
+    "expr": ("expressiveness_test",),
+}
 # The dev manifests earlier choices for each signal were tuned on.
 TUNED_ON = {
     "eye": ("gaze_frames_dev", "gaze_zoombi_source"),
@@ -47,9 +56,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _tuned_sources(kind: str) -> set[str]:
+def _sources(names: tuple[str, ...]) -> set[str]:
     out = set()
-    for name in TUNED_ON[kind]:
+    for name in names:
         for row in _rows(EVAL / f"{name}.csv"):
             out.add(row["file"].removeprefix(MEDIA_REL))
     return out
@@ -59,26 +68,39 @@ def _hash(source: str) -> int:
     return int(hashlib.sha256(source.encode()).hexdigest(), 16)
 
 
+def _tuned_sources(kind: str) -> set[str]:
+    return _sources(TUNED_ON[kind])
+
+
+def _held_out(kind: str) -> set[str]:
+    return _sources(EARLIER_TEST[kind]) - _tuned_sources(kind)
+
+
 def _splits(
-    labels_by_source: dict[str, list[str]], minority: str, tuned: set[str]
+    labels_by_source: dict[str, list[str]], minority: str, tuned: set[str], held: set[str]
 ) -> dict[str, str]:
-    """dev or test for each source. Tuned-on sources go to dev; the others are dealt out so
-    that both splits hold both answers (a split with almost no 'no' items says little about
-    false positives). Only the labels are looked at, never results."""
+    """dev or test for each source. Tuned-on sources go to dev, sources of an earlier test
+    split (``held``) to test; the others are dealt out so that both splits hold both answers
+    (a split with almost no 'no' items says little about false positives). Only the labels
+    are looked at, never results."""
     split = {s: "dev" for s in labels_by_source if s in tuned}
-    held = {"dev": [0, 0], "test": [0, 0]}
-    rest = [s for s in labels_by_source if s not in tuned]
+    split.update({s: "test" for s in labels_by_source if s in held and s not in tuned})
+    count = {"dev": [0, 0], "test": [0, 0]}
+    for source, side in split.items():
+        count[side][0] += labels_by_source[source].count(minority)
+        count[side][1] += len(labels_by_source[source])
+    rest = [s for s in labels_by_source if s not in split]
     # the sources with most of the rarer answer first (then by hash), each to the split that
     # holds fewer of it so far (then fewer items): both splits get a fair share of it
     for source in sorted(rest, key=lambda s: (-labels_by_source[s].count(minority), _hash(s))):
         labels = labels_by_source[source]
         if minority in labels:
-            side = min(("test", "dev"), key=lambda k: (held[k][0], held[k][1]))
+            side = min(("test", "dev"), key=lambda k: (count[k][0], count[k][1]))
         else:  # a source without it: to the split with fewer items
-            side = min(("test", "dev"), key=lambda k: held[k][1])
+            side = min(("test", "dev"), key=lambda k: count[k][1])
         split[source] = side
-        held[side][0] += labels.count(minority)
-        held[side][1] += len(labels)
+        count[side][0] += labels.count(minority)
+        count[side][1] += len(labels)
     return split
 
 
@@ -95,9 +117,8 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
             w.writerow({k: r.get(k, "") for k in HEADER})
 
 
-def build_frames(
-    kind: str, column: str, codes: dict[str, int], minority: str, tuned: set[str]
-) -> dict:
+def build_frames(kind: str, column: str, codes: dict[str, int], minority: str) -> dict:
+    tuned, held = _tuned_sources(kind), _held_out(kind)
     items = _rows(RATINGS / kind / "items.csv")
     raters = sorted((RATINGS / kind).glob("r[0-9].csv"))
     answers = [{r["id"]: r["label"].strip() for r in _rows(p)} for p in raters]
@@ -111,7 +132,7 @@ def build_frames(
     by_source: dict[str, list[str]] = {}
     for it, label in kept_items:
         by_source.setdefault(it["file"], []).append(label)
-    split = _splits(by_source, minority, tuned)
+    split = _splits(by_source, minority, tuned, held)
     out: dict[str, list[dict[str, str]]] = {"dev": [], "test": []}
     for it, label in kept_items:
         row = {
@@ -135,7 +156,8 @@ def build_frames(
     }
 
 
-def build_expr(tuned: set[str]) -> dict:
+def build_expr() -> dict:
+    tuned, held = _tuned_sources("expr"), _held_out("expr")
     key = {r["id"]: r for r in _rows(RATINGS / "expr" / "key.csv")}
     rankings = [
         {r["id"]: int(r["rank"]) for r in _rows(p)}
@@ -143,8 +165,9 @@ def build_expr(tuned: set[str]) -> dict:
     ]
     ids = sorted(key)
     rho = spearmanr([rankings[0][i] for i in ids], [rankings[1][i] for i in ids]).statistic
-    untuned = sorted({key[i]["file"] for i in ids} - tuned, key=_hash)
+    untuned = sorted({key[i]["file"] for i in ids} - tuned - held, key=_hash)
     split = {f: "dev" for f in tuned}
+    split.update({f: "test" for f in held})
     split.update({f: ("test" if k % 2 == 0 else "dev") for k, f in enumerate(untuned)})
     out: dict[str, list[dict[str, str]]] = {"dev": [], "test": []}
     for i in ids:
@@ -171,17 +194,9 @@ def build_expr(tuned: set[str]) -> dict:
 
 def main() -> None:
     agreement = {
-        "eye_rated": build_frames(
-            "eye",
-            "eye_contact",
-            {"1": 1, "0": 0, "closed": 2},
-            minority="0",
-            tuned=_tuned_sources("eye"),
-        ),
-        "arms_rated": build_frames(
-            "arms", "arms_crossed", {"1": 1, "0": 0}, minority="1", tuned=_tuned_sources("arms")
-        ),
-        "expr_rated": build_expr(_tuned_sources("expr")),
+        "eye_rated": build_frames("eye", "eye_contact", {"1": 1, "0": 0, "closed": 2}, "0"),
+        "arms_rated": build_frames("arms", "arms_crossed", {"1": 1, "0": 0}, "1"),
+        "expr_rated": build_expr(),
     }
     (EVAL / "agreement.json").write_text(json.dumps(agreement, indent=2) + "\n")
     print(json.dumps(agreement, indent=2))

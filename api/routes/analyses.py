@@ -283,7 +283,7 @@ NOT_READY: dict[int | str, dict[str, Any]] = {
 )
 def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: HeavyDep) -> Report:
     a = _finished(state, owner, analysis_id)
-    text = result_text(state.settings, a.id, "report.json")
+    text = result_text(state.settings, a, "report.json")
     return Report.model_validate(json.loads(text))
 
 
@@ -296,7 +296,7 @@ def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: 
 def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     """Sent from the file as it is read (the page is a few MB: Plotly is inside)."""
     a = _finished(state, owner, analysis_id)
-    return result_response(state.settings, a.id, "report.html", "text/html; charset=utf-8")
+    return result_response(state.settings, a, "report.html", "text/html; charset=utf-8")
 
 
 @router.get(
@@ -307,7 +307,7 @@ def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) ->
 )
 def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     a = _finished(state, owner, analysis_id)
-    return result_response(state.settings, a.id, "timeline.csv", "text/csv; charset=utf-8")
+    return result_response(state.settings, a, "timeline.csv", "text/csv; charset=utf-8")
 
 
 NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
@@ -326,13 +326,13 @@ NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
 )
 def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
     a = _finished(state, owner, analysis_id)
-    if not has_result(state.settings, a.id, "reel.mp4"):
-        report = json.loads(result_text(state.settings, a.id, "report.json"))
+    if not has_result(state.settings, a, "reel.mp4"):
+        report = json.loads(result_text(state.settings, a, "report.json"))
         why = [w for w in report.get("warnings", []) if w.startswith("no reel:")]
         if not why:
             why = [NOT_TWO if report.get("partners") is None else NOT_ASKED]
         raise HTTPException(status.HTTP_404_NOT_FOUND, client_reason(why[0]))
-    return result_response(state.settings, a.id, "reel.mp4", "video/mp4", filename="reel.mp4")
+    return result_response(state.settings, a, "reel.mp4", "video/mp4", filename="reel.mp4")
 
 
 @router.delete(

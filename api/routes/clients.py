@@ -67,9 +67,9 @@ def _points(state: StateDep, owner: int, label: str) -> tuple[list[SessionPoint]
     sessions = []
     ids: dict[str, str] = {}
     for a in rows:
-        if not has_result(state.settings, a.id, "report.json"):
+        if not has_result(state.settings, a, "report.json"):
             continue
-        report = Report.model_validate(json.loads(result_text(state.settings, a.id, "report.json")))
+        report = Report.model_validate(json.loads(result_text(state.settings, a, "report.json")))
         name = f"{a.input_name} ({a.id[:6]})"  # two uploads of one file stay two sessions
         ids[name] = a.id
         sessions.append((name, a.created_at, report))
