@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import AnalyzerError, InputError
@@ -170,6 +171,14 @@ BOOTSTRAP_RESAMPLES = 1000
 MIN_SOURCES = 5  # fewer sources: no interval is given (it would pretend to precision)
 
 
+def _resamples(n: int) -> Iterator[npt.NDArray[np.int64]]:
+    """``BOOTSTRAP_RESAMPLES`` draws of ``n`` indices out of ``n``, with replacement, from a
+    fixed seed (the same intervals on every run)."""
+    rng = np.random.default_rng(0)
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        yield rng.integers(0, n, n)
+
+
 def _percentile_interval(values: list[float]) -> tuple[float, float] | None:
     if len(values) < BOOTSTRAP_RESAMPLES // 2:  # most resamples had nothing to measure
         return None
@@ -189,10 +198,8 @@ def binary_intervals(
     groups = list(clusters.values())
     if len(groups) < MIN_SOURCES:  # a handful of sources has a handful of resamples
         return ()
-    rng = np.random.default_rng(0)
     drawn: dict[str, list[float]] = {m: [] for m in metrics}
-    for _ in range(BOOTSTRAP_RESAMPLES):
-        pick = rng.integers(0, len(groups), len(groups))
+    for pick in _resamples(len(groups)):
         scores = binary_scores(p for i in pick for p in groups[i])
         for m in metrics:
             v = getattr(scores, m)
@@ -241,12 +248,10 @@ def rank_scores(pairs: Sequence[tuple[float, float | None]]) -> RankScores:
     rho = rho_of(measured)
     ci = None
     if rho is not None:
-        rng = np.random.default_rng(0)
         drawn = []
         with warnings.catch_warnings():  # a resample of equal values has no rank order
             warnings.simplefilter("ignore")
-            for _ in range(BOOTSTRAP_RESAMPLES):
-                pick = rng.integers(0, len(measured), len(measured))
+            for pick in _resamples(len(measured)):
                 v = rho_of([measured[i] for i in pick])
                 if v is not None:
                     drawn.append(v)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,31 @@ from api.settings import ApiSettings
 log = logging.getLogger("presence.jobs")
 
 
+def _start_attempt(s: Session, job: Analysis, *, from_status: Sequence[str]) -> int | None:
+    """Mark ``job`` running as its next attempt, unless someone else changed it since it was
+    read (then None). The one place an attempt begins, for the dispatcher and the cluster."""
+    attempt = job.attempts + 1
+    now = utcnow()
+    res = s.execute(
+        update(Analysis)
+        .where(
+            col(Analysis.id) == job.id,
+            col(Analysis.attempts) == job.attempts,
+            col(Analysis.status).in_(list(from_status)),
+        )
+        .values(
+            status="running",
+            attempts=attempt,
+            started_at=now,
+            heartbeat_at=now,
+            progress=0.0,
+            error=None,
+        )
+    )
+    s.commit()
+    return attempt if res.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
 def claim_next(engine: Engine) -> tuple[str, int] | None:
     """Mark the oldest queued job running and return (id, attempt), or None."""
     with Session(engine) as s:
@@ -34,22 +60,8 @@ def claim_next(engine: Engine) -> tuple[str, int] | None:
         ).first()
         if job is None:
             return None
-        attempt = job.attempts + 1
-        now = utcnow()
-        done = s.execute(
-            update(Analysis)
-            .where(col(Analysis.id) == job.id, col(Analysis.status) == "queued")
-            .values(
-                status="running",
-                attempts=attempt,
-                started_at=now,
-                heartbeat_at=now,
-                progress=0.0,
-                error=None,
-            )
-        )
-        s.commit()
-        return (job.id, attempt) if done.rowcount == 1 else None  # type: ignore[attr-defined]
+        attempt = _start_attempt(s, job, from_status=["queued"])
+        return None if attempt is None else (job.id, attempt)
 
 
 def claim(engine: Engine, settings: ApiSettings, job_id: str) -> int | None:
@@ -62,38 +74,9 @@ def claim(engine: Engine, settings: ApiSettings, job_id: str) -> int | None:
         if job is None or job.status in ("done", "failed"):
             return None
         if job.attempts >= settings.max_attempts:
-            tries = "once" if job.attempts == 1 else f"{job.attempts} times"
-            if _fenced(
-                engine,
-                job_id,
-                job.attempts,
-                status="failed",
-                error=f"the analysis was interrupted {tries} and was given up (its worker "
-                "stopped reporting)",
-                finished_at=utcnow(),
-            ):
-                remove_upload(job, settings)
+            retry_or_fail(engine, settings, job_id, job.attempts, "its worker stopped reporting")
             return None
-        attempt = job.attempts + 1
-        now = utcnow()
-        res = s.execute(
-            update(Analysis)
-            .where(
-                col(Analysis.id) == job_id,
-                col(Analysis.attempts) == job.attempts,
-                col(Analysis.status).in_(["queued", "running"]),
-            )
-            .values(
-                status="running",
-                attempts=attempt,
-                started_at=now,
-                heartbeat_at=now,
-                progress=0.0,
-                error=None,
-            )
-        )
-        s.commit()
-        return attempt if res.rowcount == 1 else None  # type: ignore[attr-defined]
+        return _start_attempt(s, job, from_status=["queued", "running"])
 
 
 def _fenced(engine: Engine, job_id: str, attempt: int, **values: Any) -> bool:

@@ -120,10 +120,10 @@ def _garbage_middle(src: Path, dest: Path, share: float = 0.1) -> Path:
     return _bytes(dest, bytes(data))
 
 
-def remux(src: Path, dest: Path, kind: str = "video") -> Path:
+def remux(src: Path, dest: Path, kind: str = "video", container: str | None = None) -> Path:
     """Copy the first ``kind`` ("video" or "audio") stream's packets of ``src`` into ``dest``'s
-    container (no re-encoding)."""
-    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+    container (``container``: its format, when the name does not say; no re-encoding)."""
+    with av.open(str(src)) as inp, av.open(str(dest), "w", format=container) as out:
         s_in = getattr(inp.streams, kind)[0]
         s_out = out.add_stream_from_template(s_in)
         for packet in inp.demux(s_in):
@@ -197,15 +197,7 @@ def _eight_k_image(dest: Path) -> Path:
 
 def _header_only(src: Path, dest: Path) -> Path:
     """A Matroska file cut just after its header: streams declared, no frames survive."""
-    whole = dest.with_suffix(".whole.mkv")
-    with av.open(str(src)) as inp, av.open(str(whole), "w", format="matroska") as out:
-        s_in = inp.streams.video[0]
-        s_out = out.add_stream_from_template(s_in)
-        for packet in inp.demux(s_in):
-            if packet.dts is None:
-                continue
-            packet.stream = s_out
-            out.mux(packet)
+    whole = remux(src, dest.with_suffix(".whole.mkv"), container="matroska")
     data = whole.read_bytes()
     whole.unlink()
     return _bytes(dest, data[:1200])

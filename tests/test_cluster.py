@@ -22,8 +22,9 @@ import httpx
 import pytest
 
 from analyzer.config import AnalyzerConfig
+from analyzer.models import ModelPaths
 from analyzer.outputs.report import report_json
-from tests.apiserver import Server, children, free_port
+from tests.apiserver import Server, children, cmdline, free_port
 from tests.conftest import media, models_dir
 from tests.pg import postgres
 from tests.test_api import upload, wait_done
@@ -91,7 +92,7 @@ class Worker:
 
     def busy(self) -> bool:
         """An analysis child is running under it."""
-        return any("spawn_main" in _cmd(c) for c in children(self.proc.pid))
+        return any("spawn_main" in cmdline(c) for c in children(self.proc.pid))
 
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
@@ -105,13 +106,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def _cmd(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +143,11 @@ def client(cluster: tuple[Server, list[Worker], dict[str, str]]) -> Iterator[htt
 
 
 def test_api_only_node_queues_and_workers_analyze_with_the_pipelines_report(
-    cluster: tuple[Server, list[Worker], dict[str, str]], client: httpx.Client, s3: dict[str, str]
+    cluster: tuple[Server, list[Worker], dict[str, str]],
+    client: httpx.Client,
+    s3: dict[str, str],
+    model_paths: ModelPaths,
 ) -> None:
-    from analyzer.models import ModelPaths
     from analyzer.pipeline import analyze
 
     api = cluster[0]
@@ -161,13 +157,7 @@ def test_api_only_node_queues_and_workers_analyze_with_the_pipelines_report(
     body = wait_done(client, analysis_id)
     assert body["status"] == "done", body
     assert body["attempts"] == 1
-    d = models_dir()
-    local = analyze(
-        media(CLIP),
-        ModelPaths(face=d / "face_landmarker.task", pose=d / "pose_landmarker_full.task"),
-        AnalyzerConfig(),
-        jobs=1,
-    )
+    local = analyze(media(CLIP), model_paths, AnalyzerConfig(), jobs=1)
     report = client.get(f"/v1/analyses/{analysis_id}/report")
     assert report.status_code == 200
     assert report.json() == json.loads(report_json(local))  # same pipeline, same numbers

@@ -21,14 +21,7 @@ from analyzer.segments import WARMUP_S, Segment, plan_segments
 from analyzer.types import AnalysisReport
 from analyzer.video import RateSampler, open_source
 from tests.calls import render_call, standard_calls
-from tests.conftest import MEDIA, media, models_dir
-
-
-@pytest.fixture(scope="module")
-def models() -> ModelPaths:
-    d = models_dir()
-    return ModelPaths(face=d / "face_landmarker.task", pose=d / "pose_landmarker_full.task")
-
+from tests.conftest import MEDIA, media
 
 # --- planning (pure) -------------------------------------------------------------------------
 
@@ -88,7 +81,7 @@ def test_a_range_of_a_video_decodes_the_frames_of_a_whole_run() -> None:
 def _stitched(
     monkeypatch: pytest.MonkeyPatch,
     clip: Path,
-    models: ModelPaths,
+    model_paths: ModelPaths,
     seams_s: Sequence[float],
     cfg: AnalyzerConfig | None = None,
 ) -> AnalysisReport:
@@ -96,7 +89,7 @@ def _stitched(
     ends: list[float | None] = [*seams_s, None]
     segments = [Segment(i, starts[i], ends[i]) for i in range(len(starts))]
     monkeypatch.setattr(pipeline, "plan_segments", lambda *a, **k: segments)
-    return analyze(clip, models, cfg, jobs=2)
+    return analyze(clip, model_paths, cfg, jobs=2)
 
 
 def _assert_alike(one: AnalysisReport, many: AnalysisReport, seams: int) -> None:
@@ -116,34 +109,34 @@ def _assert_alike(one: AnalysisReport, many: AnalysisReport, seams: int) -> None
 
 
 def test_stitched_single_person_matches_one_process(
-    monkeypatch: pytest.MonkeyPatch, models: ModelPaths
+    monkeypatch: pytest.MonkeyPatch, model_paths: ModelPaths
 ) -> None:
     clip = media("talking/liveportrait_d6.mp4")
-    one = analyze(clip, models, jobs=1)
-    many = _stitched(monkeypatch, clip, models, [11.0, 22.5])
+    one = analyze(clip, model_paths, jobs=1)
+    many = _stitched(monkeypatch, clip, model_paths, [11.0, 22.5])
     _assert_alike(one, many, seams=2)
 
 
 def test_stitched_real_call_matches_one_process(
-    monkeypatch: pytest.MonkeyPatch, models: ModelPaths
+    monkeypatch: pytest.MonkeyPatch, model_paths: ModelPaths
 ) -> None:
     clip = media("conversation/vv_interview.mp4")  # a real two-tile TV interview, 17.5 s
-    one = analyze(clip, models, jobs=1)
-    many = _stitched(monkeypatch, clip, models, [8.7])
+    one = analyze(clip, model_paths, jobs=1)
+    many = _stitched(monkeypatch, clip, model_paths, [8.7])
     assert len(one.people) == 2
     _assert_alike(one, many, seams=1)
 
 
 def test_seams_across_a_camera_turned_off_and_a_tile_swap(
-    monkeypatch: pytest.MonkeyPatch, models: ModelPaths, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, model_paths: ModelPaths, tmp_path: Path
 ) -> None:
     """Meet: partner 2's camera is off from 3 s to 7 s, the tiles swap at 10 s. Seams at 5 s
     (partner 2 gone) and at 10 s (the swap itself): each partner keeps one track."""
     spec = next(c for c in standard_calls() if c.name == "meet_camera_off_then_swap")
     clip = tmp_path / "call.mp4"
     render_call(spec, clip, MEDIA)
-    one = analyze(clip, models, jobs=1)
-    many = _stitched(monkeypatch, clip, models, [5.0, 10.0])
+    one = analyze(clip, model_paths, jobs=1)
+    many = _stitched(monkeypatch, clip, model_paths, [5.0, 10.0])
     assert len(one.people) == 2 and len(many.people) == 2
     _assert_alike(one, many, seams=2)
     # the one tracker follows each partner through the swap, in both runs
