@@ -8,9 +8,10 @@ goes through ``SessionAnalyzer``, the frame-by-frame core that a live front end 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +43,14 @@ from analyzer.people import (
     positions,
 )
 from analyzer.scene import MAX_PEOPLE_PER_REGION, ScenePlan, plan_scene, single_plan
-from analyzer.segments import Segment, SegmentPool, default_jobs, plan_segments
+from analyzer.segments import (
+    MIN_SEGMENT_S,
+    Segment,
+    SegmentPool,
+    SegmentResult,
+    default_jobs,
+    plan_segments,
+)
 from analyzer.signals.person import Measured, measure_person
 from analyzer.tile_check import at_home
 from analyzer.tracks import finish_track
@@ -399,16 +407,8 @@ def analyze(
         if pool is not None and file is not None:
             segments = plan_segments(info.duration_s, file.keyframe_times_s(), jobs)
         if pool is not None and file is not None and len(segments) > 1:
-            session = SessionAnalyzer(None, cfg, plan)
-            warnings = list(plan.warnings)
-            for result in pool.observe(file.path, models, cfg, plan, segments, progress):
-                for timestamp_ms, people in result.frames:
-                    found = session.add(timestamp_ms, list(people))
-                    if on_frame is not None:
-                        on_frame(len(session.times_s) - 1, found)
-                warnings += [w for w in result.warnings if w not in warnings]
-                if result.decoded_s is not None:
-                    file.decoded_s = result.decoded_s
+            results = pool.observe(file.path, models, cfg, plan, segments, progress)
+            session, warnings = stitch(file, results, cfg, plan, on_frame)
         else:
             session, warnings = _one_process(source, models, cfg, plan, progress, on_frame)
         if file is not None:  # what was decoded, not what the header says
@@ -419,6 +419,74 @@ def analyze(
     if timings is not None:
         timings["total"] = time.perf_counter() - started
     return report
+
+
+def stitch(
+    file: VideoFileSource,
+    results: Iterable[SegmentResult],
+    cfg: AnalyzerConfig,
+    plan: ScenePlan,
+    on_frame: FrameHook | None = None,
+) -> tuple[SessionAnalyzer, list[str]]:
+    """One session from the results of a video's segments, in order, observed in other
+    processes or on other machines: every frame through the one tracker, as in one process
+    (``analyzer.segments``). ``file`` learns how much of the video decoded."""
+    session = SessionAnalyzer(None, cfg, plan)
+    warnings = list(plan.warnings)
+    for result in results:
+        for timestamp_ms, people in result.frames:
+            found = session.add(timestamp_ms, list(people))
+            if on_frame is not None:
+                on_frame(len(session.times_s) - 1, found)
+        warnings += [w for w in result.warnings if w not in warnings]
+        if result.decoded_s is not None:
+            file.decoded_s = result.decoded_s
+    return session, warnings
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """A video planned for segments observed elsewhere (a cluster's segment jobs): how it is
+    laid out and where it is cut."""
+
+    plan: ScenePlan
+    segments: tuple[Segment, ...]
+
+
+def plan_split(
+    path: str | Path, models: ModelPaths, cfg: AnalyzerConfig, segment_s: float
+) -> SplitPlan:
+    """Read a video's layout and cut it into segments of at most about ``segment_s`` (one
+    segment: too short to cut)."""
+    with open_source(path) as source:
+        if not isinstance(source, VideoFileSource) or source.info.duration_s is None:
+            return SplitPlan(plan_scene(source, models, cfg), (Segment(0, 0.0, None),))
+        plan = plan_scene(source, models, cfg)
+        duration_s = source.info.duration_s
+        n = max(1, math.ceil(duration_s / segment_s))
+        cuts = plan_segments(
+            duration_s,
+            source.keyframe_times_s(),
+            n,
+            min_s=min(MIN_SEGMENT_S, segment_s),
+            max_s=segment_s,
+        )
+    return SplitPlan(plan, tuple(cuts))
+
+
+def analyze_observed(
+    path: str | Path,
+    results: Iterable[SegmentResult],
+    cfg: AnalyzerConfig,
+    plan: ScenePlan,
+) -> AnalysisReport:
+    """The report of a video from its segments' results, in order (a cluster's stitch job)."""
+    with open_source(path) as source:
+        if not isinstance(source, VideoFileSource):
+            raise ValueError("segments are of video files")
+        session, warnings = stitch(source, results, cfg, plan)
+        info = replace(source.info, duration_s=source.decoded_duration_s())
+    return session_report(session, info, warnings, cfg)
 
 
 def _one_process(

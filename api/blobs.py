@@ -50,6 +50,12 @@ class ObjectStore:
             if f.is_file():
                 self.put_file(f, f"{prefix}/{f.name}")
 
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if not self.url.startswith("s3://"):  # a folder: its parents first
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.pipe_file(path, data)
+
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))
 

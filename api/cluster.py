@@ -2,7 +2,7 @@
 
 With ``PRESENCE_DATABASE_URL=postgresql://…`` the records of analyses stay in our own tables
 (``api.db``, Alembic migrations), and the queue is Procrastinate's: an upload is recorded and
-its job deferred (``defer_analysis``); any ``presence worker`` that reaches the database (and
+its job deferred in the same transaction (``api.split.defer_in``); any ``presence worker`` that reaches the database (and
 the object store, ``api.blobs``) takes it. The embedded default (SQLite, ``api.jobs``) is the
 same job interface for one machine: the record is the queue there.
 
@@ -12,6 +12,9 @@ done or failed is never run again) and runs the analysis in a spawned child proc
 (``api.worker.run_worker``), so that a native crash in MediaPipe fails the attempt, not the
 worker. A child that dies is retried (Procrastinate's retry) until the record has had
 ``max_attempts``.
+
+A video longer than ``split_above_s`` is planned by that job as segment jobs any worker takes,
+and a stitch job deferred by the last segment to finish (``api.split``).
 
 A worker killed outright (SIGKILL, a machine lost) stops sending Procrastinate its heartbeat;
 every worker sweeps for such stalled jobs every few seconds and retries them, as Procrastinate
@@ -30,9 +33,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from api import store
+from api import split, store
 from api.db import make_engine
 from api.settings import ApiSettings, get_settings
+from api.split import ANALYZE_TASK, QUEUE, SEGMENT_TASK, STITCH_TASK
 
 if TYPE_CHECKING:
     import procrastinate
@@ -40,8 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("presence.cluster")
 
-QUEUE = "analyses"
-TASK = "presence.analyze"
 # Procrastinate's own retries of a job whose attempt died; the record's max_attempts decides.
 RETRIES = 10
 
@@ -61,13 +63,18 @@ def make_app(settings: ApiSettings, *, sync: bool) -> procrastinate.App:
         else procrastinate.PsycopgConnector(conninfo=settings.libpq_url)
     )
     app = procrastinate.App(connector=connector)
-    app.task(
-        name=TASK,
-        queue=QUEUE,
-        retry=procrastinate.RetryStrategy(
-            max_attempts=RETRIES, wait=1, retry_exceptions={AttemptDiedError}
-        ),
-    )(run_analysis)
+    for name, task in (
+        (ANALYZE_TASK, run_analysis),
+        (SEGMENT_TASK, run_segment),
+        (STITCH_TASK, run_stitch),
+    ):
+        app.task(
+            name=name,
+            queue=QUEUE,
+            retry=procrastinate.RetryStrategy(
+                max_attempts=RETRIES, wait=1, retry_exceptions={AttemptDiedError}
+            ),
+        )(task)
     return app
 
 
@@ -92,31 +99,37 @@ def _engine(url: str) -> Engine:
     return make_engine(url)
 
 
-def run_analysis(analysis_id: str) -> None:
-    """The job: one attempt of an analysis, in a spawned child process."""
+def _in_child(analysis_id: str, attempt: int, stage: str, index: int | None = None) -> str | None:
+    """One stage of an attempt in a spawned child; None if it exited normally, else why not."""
     from api.jobs import exit_reason
     from api.worker import run_worker
 
+    settings = get_settings()
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        child = ctx.Process(
+            target=run_worker,
+            args=(analysis_id, attempt, settings.model_dump(mode="json"), stage, index),
+            name=f"presence-{stage}-{analysis_id[:8]}",
+            daemon=False,
+        )
+        child.start()
+        child.join()
+        code = child.exitcode
+        return None if code == 0 else exit_reason(code if code is not None else -9)
+    except Exception as e:  # the child could not start, the database went away...
+        return f"the worker failed ({type(e).__name__})"
+
+
+def run_analysis(analysis_id: str) -> None:
+    """The job: one attempt of an analysis (a long video: its planning, ``api.split``)."""
     settings = get_settings()
     engine = _engine(settings.db_url)
     attempt = store.claim(engine, settings, analysis_id)
     if attempt is None:
         log.info("analysis %s: nothing to do (deleted, done or failed)", analysis_id)
         return
-    try:
-        ctx = multiprocessing.get_context("spawn")
-        child = ctx.Process(
-            target=run_worker,
-            args=(analysis_id, attempt, settings.model_dump(mode="json")),
-            name=f"presence-job-{analysis_id[:8]}",
-            daemon=False,
-        )
-        child.start()
-        child.join()
-        code = child.exitcode
-        why = None if code == 0 else exit_reason(code if code is not None else -9)
-    except Exception as e:  # the child could not start, the database went away...
-        why = f"the worker failed ({type(e).__name__})"
+    why = _in_child(analysis_id, attempt, "whole")
     if why is not None:
         store.retry_or_fail(engine, settings, analysis_id, attempt, why)
         current = store.get(engine, analysis_id)
@@ -124,9 +137,47 @@ def run_analysis(analysis_id: str) -> None:
             raise AttemptDiedError(why)
 
 
-def defer_analysis(app: procrastinate.App, analysis_id: str) -> None:
-    """Queue an analysis whose record exists (the API's request thread)."""
-    app.configure_task(TASK, queue=QUEUE).defer(analysis_id=analysis_id)
+def _part_died(analysis_id: str, attempt: int, tries: int, what: str, why: str) -> None:
+    """A segment's or the stitch's process died: tried again (Procrastinate's retry) until it
+    has had ``max_attempts`` tries; then the analysis fails."""
+    settings = get_settings()
+    engine = _engine(settings.db_url)
+    if tries < settings.max_attempts:
+        raise AttemptDiedError(why)
+    if store.fail(
+        engine,
+        analysis_id,
+        attempt,
+        f"{what} was interrupted {tries} times and was given up (last time: {why})",
+    ):
+        split.remove_work(settings, analysis_id)
+        current = store.get(engine, analysis_id)
+        if current is not None:
+            store.remove_upload(current, settings)
+
+
+def run_segment(analysis_id: str, attempt: int, index: int) -> None:
+    """The job of one segment of a long video (``api.split``)."""
+    settings = get_settings()
+    tries = split.claim_segment(_engine(settings.db_url), analysis_id, attempt, index)
+    if tries is None:
+        log.info("analysis %s segment %d: nothing to do", analysis_id, index)
+        return
+    why = _in_child(analysis_id, attempt, "segment", index)
+    if why is not None:
+        _part_died(analysis_id, attempt, tries, f"part {index + 1} of the analysis", why)
+
+
+def run_stitch(analysis_id: str, attempt: int) -> None:
+    """The job that makes the report of a long video from its observed segments."""
+    settings = get_settings()
+    tries = split.claim_stitch(_engine(settings.db_url), analysis_id, attempt)
+    if tries is None:
+        log.info("analysis %s stitch: nothing to do", analysis_id)
+        return
+    why = _in_child(analysis_id, attempt, "stitch")
+    if why is not None:
+        _part_died(analysis_id, attempt, tries, "putting the analysis together", why)
 
 
 async def _sweep(app: procrastinate.App, settings: ApiSettings, stop: asyncio.Event) -> None:

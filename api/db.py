@@ -47,6 +47,35 @@ class Analysis(SQLModel, table=True):
     upload_path: str | None = None
 
 
+class AnalysisSplit(SQLModel, table=True):
+    """A long video's attempt analyzed as segments by several workers (cluster mode): how many
+    segments are still to be observed (the last one done defers the stitch), and how often the
+    stitch has been tried."""
+
+    __tablename__ = "analysis_splits"
+
+    analysis_id: str = Field(foreign_key="analyses.id", primary_key=True, ondelete="CASCADE")
+    attempt: int = Field(primary_key=True)
+    segments: int
+    remaining: int
+    stitch_tries: int = 0
+
+
+class AnalysisSegment(SQLModel, table=True):
+    """One segment of a split attempt: its span of the video, how far it is, how often tried."""
+
+    __tablename__ = "analysis_segments"
+
+    analysis_id: str = Field(foreign_key="analyses.id", primary_key=True, ondelete="CASCADE")
+    attempt: int = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    start_s: float
+    end_s: float | None = None
+    progress: float = 0.0
+    done: bool = False
+    tries: int = 0
+
+
 def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):

@@ -26,8 +26,6 @@ class AppState:
     settings: ApiSettings
     engine: Engine
     dispatcher: Dispatcher | None
-    # Cluster mode: the Procrastinate app jobs are deferred with (None: the embedded queue).
-    queue: Any = None
     # Heavy requests at once, and uploads being checked at once (made in the lifespan).
     heavy: asyncio.Semaphore = field(init=False)
     probes: asyncio.Semaphore = field(init=False)

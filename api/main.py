@@ -25,7 +25,7 @@ from starlette.types import Scope
 
 from analyzer import __version__
 from analyzer.errors import AnalyzerError
-from api.cluster import ensure_schema, local_workers, make_app
+from api.cluster import ensure_schema, local_workers
 from api.db import make_engine, migrate
 from api.deps import AppState
 from api.jobs import Dispatcher
@@ -92,19 +92,14 @@ def create_app(settings: ApiSettings | None = None, *, run_jobs: bool = True) ->
         make_tree_private(settings.data_dir)  # the database, if this start made it
         engine = make_engine(settings.db_url)
         with contextlib.ExitStack() as stack:
-            queue = None
             dispatcher = None
             if settings.cluster:  # jobs through Procrastinate; workers anywhere
                 ensure_schema(settings)
-                queue = make_app(settings, sync=True)
-                stack.enter_context(queue.open())
                 if run_jobs and settings.workers > 0:
                     stack.enter_context(local_workers(settings))
             elif run_jobs:
                 dispatcher = Dispatcher(settings, engine)
-            app.state.presence = AppState(
-                settings=settings, engine=engine, dispatcher=dispatcher, queue=queue
-            )
+            app.state.presence = AppState(settings=settings, engine=engine, dispatcher=dispatcher)
             if dispatcher is not None:
                 dispatcher.start()
             try:

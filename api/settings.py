@@ -42,6 +42,10 @@ class ApiSettings(AnalyzerSettings):
     retention_days: float | None = Field(default=None, gt=0)
     # A running job whose worker has not reported for this long is re-queued.
     heartbeat_timeout_s: float = Field(default=15.0, gt=1)
+    # Cluster mode: a video longer than this (seconds) is cut into segments of about
+    # split_segment_s that several workers analyze at once, then stitched (None: never).
+    split_above_s: float | None = Field(default=300.0, gt=0)
+    split_segment_s: float = Field(default=120.0, ge=5, le=3600)
     # Browser practice sessions at once (each holds its own models, about 300 MB).
     live_sessions: int = Field(default=4, ge=0, le=32)
     # Attempts a job gets in all: one interrupted (its worker killed or crashed, the server

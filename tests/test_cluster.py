@@ -3,7 +3,10 @@ standalone server), an API-only `presence serve` (PRESENCE_WORKERS=0) and two `p
 worker` processes, each with its own data folder as if on its own machine.
 
 Shown: uploads analyzed by the workers with the pipeline's own report; a worker SIGKILLed
-mid-job and its job completed once by the other; DELETE removes everything in the store.
+mid-job and its job completed once by the other; a long video split into segment jobs that
+both workers run at once, faster than one worker and with the unsplit report (within the
+segment-parallel tolerances), also when a worker is killed mid-segment; DELETE removes
+everything in the store.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from tests.test_api import upload, wait_done
 
 BUCKET = "presence-test"
 CLIP = "talking/liveportrait_d0.mp4"  # 3 s
-LONG = "talking/liveportrait_d6.mp4"  # 33.6 s: long enough to kill a worker mid-job
+MID = "talking/dn_webcam_interview.mp4"  # 23.4 s: long enough to kill a worker mid-job
+LONG = "talking/liveportrait_d6.mp4"  # 33.6 s: split into two segments of ~17 s
 HEARTBEAT_TIMEOUT_S = 4
+SPLIT_ABOVE_S = 30
+SPLIT_SEGMENT_S = 17
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +114,12 @@ class Worker:
                 self.proc.wait()
 
 
+def _replace(workers: list[Worker], gone: Worker, env: dict[str, str]) -> None:
+    """A new worker, on a data folder of its own, in place of one killed or stopped."""
+    i = workers.index(gone)
+    workers[i] = Worker(gone.log.parent / f"worker-{time.monotonic_ns()}", env)
+
+
 @pytest.fixture(scope="module")
 def cluster(
     tmp_path_factory: pytest.TempPathFactory, s3: dict[str, str]
@@ -120,6 +132,8 @@ def cluster(
             "PRESENCE_MODELS_DIR": str(models_dir()),
             "PRESENCE_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
             "PRESENCE_JOBS": "1",
+            "PRESENCE_SPLIT_ABOVE_S": str(SPLIT_ABOVE_S),
+            "PRESENCE_SPLIT_SEGMENT_S": str(SPLIT_SEGMENT_S),
         }
         api = Server(root / "api", env_extra={**env, "PRESENCE_WORKERS": "0"})
         api.start()
@@ -180,8 +194,8 @@ def test_api_only_node_queues_and_workers_analyze_with_the_pipelines_report(
 def test_worker_killed_mid_job_the_job_completes_once_on_the_other(
     cluster: tuple[Server, list[Worker], dict[str, str]], client: httpx.Client, s3: dict[str, str]
 ) -> None:
-    _, workers, _ = cluster
-    r = upload(client, media(LONG))
+    _, workers, env = cluster
+    r = upload(client, media(MID))
     assert r.status_code == 202, r.text
     analysis_id = r.json()["id"]
     deadline = time.monotonic() + 120
@@ -193,6 +207,7 @@ def test_worker_killed_mid_job_the_job_completes_once_on_the_other(
     assert client.get(f"/v1/analyses/{analysis_id}").json()["status"] == "running"
     victim.kill()
     killed_at = time.monotonic()
+    _replace(workers, victim, env)
     retried_after: float | None = None
     body: dict[str, Any] = {}
     while time.monotonic() < killed_at + 240:
@@ -217,3 +232,97 @@ def test_worker_killed_mid_job_the_job_completes_once_on_the_other(
     ]
     assert _objects(s3, f"uploads/{analysis_id}/") == []
     assert client.get(f"/v1/analyses/{analysis_id}/report").status_code == 200
+
+
+def _assert_like_unsplit(split: dict[str, Any], whole: dict[str, Any], seams: int) -> None:
+    """The segment-parallel tolerances (tests/test_segments.py): the same frames, the same
+    people, eye contact within 0.01, nods within one per seam."""
+    assert split["video"] == whole["video"]
+    assert split["warnings"] == whole["warnings"]
+    assert [p["position"] for p in split["people"]] == [p["position"] for p in whole["people"]]
+    for a, b in zip(whole["people"], split["people"], strict=True):
+        ra, rb = a["eye_contact"]["ratio"], b["eye_contact"]["ratio"]
+        assert (ra is None) == (rb is None)
+        if ra is not None:
+            assert abs(ra - rb) <= 0.01, (ra, rb)
+        na, nb = a["head"]["nods"], b["head"]["nods"]
+        assert (na is None) == (nb is None)
+        if na is not None:
+            assert abs(na - nb) <= seams, (na, nb)
+
+
+def _run_long(client: httpx.Client, workers: list[Worker]) -> tuple[str, float, bool]:
+    """Upload the long clip and wait: its id, seconds to done, whether two workers were
+    observing segments at the same moment."""
+    started = time.monotonic()
+    r = upload(client, media(LONG))
+    assert r.status_code == 202, r.text
+    analysis_id = r.json()["id"]
+    together = False
+    body: dict[str, Any] = {}
+    while time.monotonic() < started + 300:
+        together = together or sum(w.busy() for w in workers if w.proc.poll() is None) >= 2
+        body = client.get(f"/v1/analyses/{analysis_id}").json()
+        if body["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert body["status"] == "done", body
+    return analysis_id, time.monotonic() - started, together
+
+
+def test_long_video_split_across_both_workers_is_faster_with_the_unsplit_report(
+    cluster: tuple[Server, list[Worker], dict[str, str]],
+    client: httpx.Client,
+    s3: dict[str, str],
+    model_paths: ModelPaths,
+) -> None:
+    from analyzer.pipeline import analyze
+
+    _, workers, env = cluster
+    whole = json.loads(report_json(analyze(media(LONG), model_paths, AnalyzerConfig(), jobs=1)))
+    two_id, two_s, together = _run_long(client, workers)
+    assert together  # both workers observed a segment at once
+    split = client.get(f"/v1/analyses/{two_id}/report").json()
+    _assert_like_unsplit(split, whole, seams=1)
+    assert _objects(s3, f"work/{two_id}/") == []  # the segments' results are gone once done
+    assert _objects(s3, f"uploads/{two_id}/") == []
+    # the same with one worker: the segments one after the other
+    workers[1].stop()
+    try:
+        one_id, one_s, _ = _run_long(client, workers[:1])
+    finally:
+        _replace(workers, workers[1], env)
+    one = client.get(f"/v1/analyses/{one_id}/report").json()
+    assert one["people"] == split["people"]  # where the cuts are decides it, not who ran them
+    print(f"long video: 2 workers {two_s:.1f} s, 1 worker {one_s:.1f} s: {one_s / two_s:.2f}x")
+    assert one_s > two_s
+
+
+def test_worker_killed_mid_segment_the_long_video_completes_once(
+    cluster: tuple[Server, list[Worker], dict[str, str]],
+    client: httpx.Client,
+    s3: dict[str, str],
+) -> None:
+    _, workers, env = cluster
+    r = upload(client, media(LONG))
+    assert r.status_code == 202, r.text
+    analysis_id = r.json()["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and sum(w.busy() for w in workers) < 2:
+        time.sleep(0.1)  # both segments being observed
+    time.sleep(2.0)
+    victim = next(w for w in workers if w.busy())
+    victim.kill()
+    _replace(workers, victim, env)
+    body = wait_done(client, analysis_id, timeout_s=240)
+    assert body["status"] == "done", body
+    assert body["attempts"] == 1  # the attempt went on: only the killed segment was run again
+    report = client.get(f"/v1/analyses/{analysis_id}/report")
+    assert report.status_code == 200
+    assert _objects(s3, f"work/{analysis_id}/") == []
+    keys = _objects(s3, f"results/{analysis_id}/")
+    assert sorted(k.rsplit("/", 1)[-1] for k in keys) == [
+        "report.html",
+        "report.json",
+        "timeline.csv",
+    ]

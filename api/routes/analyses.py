@@ -16,11 +16,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from analyzer.outputs.reel import NOT_TWO
 from analyzer.outputs.report_schema import Report
-from api.cluster import defer_analysis
 from api.db import Analysis
 from api.deps import BUSY, AppState, HeavyDep, OwnerDep, StateDep
 from api.labels import LABEL_SCHEMA, Label, check_label
@@ -30,6 +30,7 @@ from api.probe import probe_upload
 from api.reasons import client_reason
 from api.results import has_result, result_response, result_text
 from api.schemas import AnalysisAccepted, AnalysisOut, AnalysisPage, ErrorOut, Links
+from api.split import ANALYZE_TASK, defer_in
 from api.storage import safe_name
 from api.store import delete_files, storage
 from api.upload import receive_upload
@@ -141,6 +142,7 @@ def _owned(state: StateDep, owner: int, analysis_id: uuid.UUID) -> Analysis:
             "model": ErrorOut,
             "description": "Missing or empty file, a picture too small, bad options or label.",
         },
+        503: {"model": ErrorOut, "description": "The job store is not reachable now."},
         507: {"model": ErrorOut, "description": "No room on the server for the upload now."},
     },
     summary="Upload a clip for analysis",
@@ -173,15 +175,12 @@ async def create_analysis(
             options=options.model_dump_json(),
             upload_path=stored,
         )
-        await run_in_threadpool(_insert, state, row)
-        if state.queue is not None:
-            try:
-                await run_in_threadpool(defer_analysis, state.queue, analysis_id)
-            except Exception:
-                await run_in_threadpool(_forget, state, row)
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE, "the job queue is not reachable; try later"
-                ) from None
+        try:
+            await run_in_threadpool(_insert, state, row)
+        except OperationalError:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the job store is not reachable; try later"
+            ) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         objects = storage(state.settings)
@@ -213,18 +212,14 @@ def _fields(fields: dict[str, str]) -> tuple[str | None, AnalysisOptions]:
     return label, options
 
 
-def _forget(state: AppState, row: Analysis) -> None:
-    """An analysis that could not be queued: no record, nothing left behind."""
-    with Session(state.engine) as s:
-        found = s.get(Analysis, row.id)
-        if found is not None:
-            s.delete(found)
-            s.commit()
-
-
 def _insert(state: AppState, row: Analysis) -> None:
+    """Record the analysis; in cluster mode its Procrastinate job is deferred in the same
+    transaction (both exist, or neither)."""
     with Session(state.engine) as s:
         s.add(row)
+        if state.settings.cluster:
+            s.flush()
+            defer_in(s, ANALYZE_TASK, analysis_id=row.id)
         s.commit()
 
 
