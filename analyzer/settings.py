@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AnalyzerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PRESENCE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PRESENCE_", extra="ignore", env_parse_none_str="none"
+    )
 
     # A folder holding the model bundles, used as given (no download, no digest check).
     models_dir: Path | None = None

@@ -43,7 +43,7 @@ class ApiSettings(AnalyzerSettings):
     # A running job whose worker has not reported for this long is re-queued.
     heartbeat_timeout_s: float = Field(default=15.0, gt=1)
     # Cluster mode: a video longer than this (seconds) is cut into segments of about
-    # split_segment_s that several workers analyze at once, then stitched (None: never).
+    # split_segment_s that several workers analyze at once, then stitched (none: never).
     split_above_s: float | None = Field(default=300.0, gt=0)
     split_segment_s: float = Field(default=120.0, ge=5, le=3600)
     # Browser practice sessions at once (each holds its own models, about 300 MB).
