@@ -50,12 +50,13 @@ class PostureConfig:
 
 @dataclass(frozen=True)
 class ExpressionConfig:
-    # Per-person neutral: this percentile of each blendshape over the session.
-    baseline_percentile: float = 30.0
-    # Sum of activation above neutral that maps to expressiveness 1 - 1/e (about 0.63).
-    scale: float = 1.0
-    # Activation within this of neutral is jitter, not expression.
-    dead_zone: float = 0.05
+    # Per-person neutral face shape: this percentile of each coordinate over the session.
+    baseline_percentile: float = 50.0
+    # Deformation from the neutral (cm, beyond the dead zone) that maps to expressiveness
+    # 1 - 1/e (about 0.63).
+    scale: float = 1.5
+    # Deformation within this of neutral (cm) is jitter of a face at rest, not expression.
+    dead_zone: float = 0.5
     smile_threshold: float = 0.5
     # The neutral face is learned from the session; with less face time than this (a still image,
     # a clip of a second) expressiveness is not measurable.

@@ -349,11 +349,13 @@ class SceneLandmarker:
             if k >= len(result.facial_transformation_matrixes) or k >= len(result.face_blendshapes):
                 continue
             src = crop if crop is not None else region
-            xy = np.array([[p.x, p.y] for p in lms], dtype=np.float32)
-            if xy.shape[0] != 478:
+            xyz = np.array([[p.x, p.y, p.z] for p in lms], dtype=np.float32)
+            if xyz.shape[0] != 478:
                 continue
+            xy = np.ascontiguousarray(xyz[:, :2])
             xy[:, 0] = xy[:, 0] * src.width + src.x
             xy[:, 1] = xy[:, 1] * src.height + src.y
+            z = -xyz[:, 2] * src.width  # MediaPipe: z in x's scale, smaller toward the camera
             rot = _orthonormal(np.asarray(result.facial_transformation_matrixes[k])[:3, :3])
             if crop is None:
                 # A crop is centred on the head, so its line of sight is its axis: nothing to undo.
@@ -367,6 +369,7 @@ class SceneLandmarker:
                     camera=camera,
                     region=region,
                     from_crop=crop is not None,
+                    landmarks_z=z,
                 )
             )
         return faces

@@ -104,7 +104,9 @@ class FaceObservation:
     ``rotation`` is the head's orientation relative to the line of sight from its camera (3x3,
     orthonormal, columns = the face's own x/y/z axes): identity means the face points straight
     at the camera lens, wherever it is in the picture. ``camera`` is the pinhole model of the
-    region the face was found in (the frame, or its gallery tile).
+    region the face was found in (the frame, or its gallery tile). ``landmarks_z`` is each
+    point's depth in the same pixel units, larger toward the camera (MediaPipe's relative
+    depth, sign turned): with it the points are a 3D face shape (``signals.expression``).
     """
 
     landmarks_xy: FloatArray
@@ -113,10 +115,13 @@ class FaceObservation:
     camera: Camera
     region: Region
     from_crop: bool = False
+    landmarks_z: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.landmarks_xy.shape != (478, 2):
             raise ValueError(f"landmarks_xy must be (478, 2), got {self.landmarks_xy.shape}")
+        if self.landmarks_z is not None and self.landmarks_z.shape != (478,):
+            raise ValueError(f"landmarks_z must be (478,), got {self.landmarks_z.shape}")
         if self.rotation.shape != (3, 3):
             raise ValueError(f"rotation must be 3x3, got {self.rotation.shape}")
 

@@ -2,9 +2,10 @@
 
 With ``PRESENCE_DATABASE_URL=postgresql://…`` the records of analyses stay in our own tables
 (``api.db``, Alembic migrations), and the queue is Procrastinate's: an upload is recorded and
-its job deferred in the same transaction (``api.split.defer_in``); any ``presence worker`` that reaches the database (and
-the object store, ``api.blobs``) takes it. The embedded default (SQLite, ``api.jobs``) is the
-same job interface for one machine: the record is the queue there.
+its job deferred in the same transaction (``api.split.defer_in``); any ``presence worker``
+that reaches the database (and the object store, ``api.blobs``) takes it. The embedded
+default (SQLite, ``api.jobs``) is the same job interface for one machine: the record is the
+queue there.
 
 A job (``run_analysis``) starts a new attempt on the record (``store.claim``: fenced by the
 attempt number, so an attempt still writing somewhere cannot overwrite a later one, and a job

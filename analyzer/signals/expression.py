@@ -1,21 +1,27 @@
-"""Facial expressiveness relative to the person's own neutral face, and smiling.
+"""Facial expressiveness: how much and how strongly a person's face changes shape against
+their own resting face, and smiling.
 
-Definition. From the 52 MediaPipe blendshapes we keep the ones that carry emotion and leave out
-those that mostly move with speech (jaw opening, lip rolling, funnelling, puckering, stretching,
-pressing, dimpling, sideways mouth, upper/lower lip raising) and with gaze or blinking. Left/right
-pairs are averaged, giving 10 features: brows down / inner up / outer up, cheek squint, cheek
-puff, eye squint, eye wide, smile, frown, nose sneer. (Pressing, dimpling and sideways mouth were
-dropped after they ranked calm talkers above animated faces on the dev clips.) The person's
-neutral is a low percentile of each feature over the session (their face at rest, whatever its
-shape), and a frame's expressiveness is
+Definition. Each frame's 3D face mesh (``FaceObservation.landmarks_xy`` and ``landmarks_z``)
+is put in the pose of MediaPipe's canonical face (a similarity fit on ``STABLE_POINTS``:
+forehead, nose bridge and temples, which expressions hardly move), so what is left is the face's
+own movement, in the canonical face's centimetres. The shape of ``EXPRESSION_POINTS`` (brows,
+eyelids, mouth corners, nose wings, cheeks: what people read expressions from; the inner lips
+and the jaw, which move with speech, are left out) is compared with the person's neutral: each
+coordinate's median over the session (``NeutralFace``). A frame's deformation is the sum over
+the five groups of their points' mean distance from the neutral, and its expressiveness
 
-    1 - exp(-sum_k max(0, feature_k - neutral_k - dead_zone) / scale)
+    1 - exp(-max(0, deformation - dead_zone) / scale)
 
-which is 0 at rest and approaches 1 for a very animated face. The dead zone keeps the
-frame-to-frame jitter of the blendshapes (a few hundredths on each of 10 features) from adding up
-to a score. The percentile, dead zone and scale were chosen on the dev clips (docs/accuracy.md).
-``smile`` is the mean of the two ``mouthSmile`` blendshapes (0-1), not relative to
-neutral.
+is 0 at rest and approaches 1 for a very animated face. The dead zone is the jitter of a face at
+rest (the 5th percentile of the dev clips' frames); dead zone and scale were chosen on the dev
+clip-persons of the rated expressiveness set (docs/accuracy.md). The session's score is the
+mean over frames: a face that keeps changing scores high, one that holds one expression (a
+steady smile) low, as the raters' protocol asks.
+
+The earlier measure (activation of emotion blendshapes above the person's 30th percentile)
+ranked the rated clips at Spearman 0.15 on dev: MediaPipe's blendshapes move with speech and
+stay high on a face that is animated all along; the mesh's shape does neither as much.
+``smile`` is the mean of the two ``mouthSmile`` blendshapes (0-1), not relative to neutral.
 """
 
 from __future__ import annotations
@@ -25,52 +31,145 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.types import FloatArray
+from analyzer.types import FaceObservation, FloatArray
 
-EXPRESSION_FEATURES: tuple[tuple[str, ...], ...] = (
-    ("browDownLeft", "browDownRight"),
-    ("browInnerUp",),
-    ("browOuterUpLeft", "browOuterUpRight"),
-    ("cheekSquintLeft", "cheekSquintRight"),
-    ("cheekPuff",),
-    ("eyeSquintLeft", "eyeSquintRight"),
-    ("eyeWideLeft", "eyeWideRight"),
-    ("mouthSmileLeft", "mouthSmileRight"),
-    ("mouthFrownLeft", "mouthFrownRight"),
-    ("noseSneerLeft", "noseSneerRight"),
-)
+# MediaPipe's canonical face (canonical_face_model.obj of its face geometry module, Apache 2.0;
+# read from geometry_pipeline_metadata_landmarks.binarypb in face_landmarker.task): these
+# points, in cm, x to the face's left-to-right, y up, z toward the viewer.
+STABLE_POINTS: dict[int, tuple[float, float, float]] = {
+    10: (0.000, 8.262, 4.482),
+    151: (0.000, 6.545, 5.027),
+    9: (0.000, 4.886, 5.385),
+    8: (0.000, 4.019, 5.285),
+    168: (0.000, 3.271, 5.236),
+    6: (0.000, 2.473, 5.789),
+    197: (0.000, 1.728, 6.317),
+    195: (0.000, 1.059, 6.775),
+    5: (0.000, 0.366, 7.243),
+    4: (0.000, -0.463, 7.587),
+    127: (-7.743, 2.365, -2.005),
+    356: (7.743, 2.365, -2.005),
+    234: (-7.664, 0.673, -2.436),
+    454: (7.664, 0.673, -2.436),
+    21: (-7.088, 5.435, 0.100),
+    251: (7.088, 5.435, 0.100),
+    54: (-6.279, 6.615, 1.426),
+    284: (6.279, 6.615, 1.426),
+    103: (-5.133, 7.486, 2.660),
+    332: (5.133, 7.486, 2.660),
+    162: (-7.556, 4.107, -0.992),
+    389: (7.556, 4.107, -0.992),
+}
+_STABLE = np.array(list(STABLE_POINTS), dtype=np.int64)
+_CANONICAL = np.array(list(STABLE_POINTS.values()), dtype=np.float64)
+
+EXPRESSION_POINTS: dict[str, tuple[int, ...]] = {
+    "brows": (
+        70,
+        63,
+        105,
+        66,
+        107,
+        55,
+        65,
+        52,
+        53,
+        46,
+        300,
+        293,
+        334,
+        296,
+        336,
+        285,
+        295,
+        282,
+        283,
+        276,
+    ),
+    "eyelids": (159, 145, 158, 153, 160, 144, 386, 374, 385, 380, 387, 373),
+    "mouth_corners": (61, 291, 39, 269, 181, 405),
+    "nose": (129, 358, 64, 294, 98, 327),
+    "cheeks": (50, 280, 205, 425, 116, 345),
+}
+_POINTS = np.array([i for g in EXPRESSION_POINTS.values() for i in g], dtype=np.int64)
+# each point's share of its group's mean
+_WEIGHTS = np.concatenate([np.full(len(g), 1.0 / len(g)) for g in EXPRESSION_POINTS.values()])
+# Aligned coordinates stay within this many cm of the canonical face's origin (NeutralFace's
+# histogram range; the canonical face spans about +-8 cm).
+SHAPE_RANGE_CM = (-16.0, 16.0)
+N_SHAPE_FEATURES = 3 * len(_POINTS)
 
 
-def expression_features(blendshapes: Mapping[str, float]) -> FloatArray:
-    return np.array(
-        [np.mean([blendshapes.get(n, 0.0) for n in names]) for names in EXPRESSION_FEATURES],
-        dtype=np.float32,
-    )
+def _similarity(
+    src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Scale, rotation and translation that best map ``src`` onto ``dst`` (Umeyama, 1991)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - mu_s, dst - mu_d
+    u, sv, vt = np.linalg.svd(d.T @ s)
+    flip = np.eye(3)
+    flip[2, 2] = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rot = u @ flip @ vt
+    var = float((s**2).sum())
+    scale = float((sv * np.diag(flip)).sum()) / var if var > 0 else 1.0
+    return scale, rot, mu_d - scale * rot @ mu_s
 
 
-def neutral_baseline(features: FloatArray, percentile: float) -> FloatArray:
+def face_shape(face: FaceObservation) -> FloatArray | None:
+    """The face's expression points in the canonical face's pose and size (cm), flattened
+    (x, y, z of each point); None without depth."""
+    if face.landmarks_z is None:
+        return None
+    pts = np.column_stack([face.landmarks_xy, face.landmarks_z]).astype(np.float64)
+    pts[:, 1] *= -1.0  # image y runs down; the canonical face's y runs up
+    scale, rot, shift = _similarity(pts[_STABLE], _CANONICAL)
+    aligned = scale * pts[_POINTS] @ rot.T + shift
+    out: FloatArray = aligned.astype(np.float32).ravel()
+    return out
+
+
+def deformation(shape: FloatArray, neutral: FloatArray) -> FloatArray:
+    """How far each shape (one row per frame, or a single vector) is from the neutral: the sum
+    over the point groups of their points' mean distance (cm)."""
+    diff = (np.asarray(shape) - neutral).reshape(*np.shape(shape)[:-1], len(_POINTS), 3)
+    out: FloatArray = (np.linalg.norm(diff, axis=-1) @ _WEIGHTS).astype(np.float32)
+    return out
+
+
+def neutral_baseline(
+    features: FloatArray, percentile: float, value_range: tuple[float, float] = SHAPE_RANGE_CM
+) -> FloatArray:
     """Per-feature neutral from an (n_frames, n_features) array."""
     if features.ndim != 2 or features.shape[0] == 0:
         raise ValueError(f"need a non-empty (n_frames, n_features) array, got {features.shape}")
-    face = NeutralFace(features.shape[1])
+    face = NeutralFace(features.shape[1], value_range)
     for row in features:
         face.add(row)
     return face.neutral(percentile)
 
 
 class NeutralFace:
-    """A person's neutral face as the session goes: a low percentile of each feature over every
-    frame so far, kept as a histogram per feature (``BINS`` bins over 0-1, blendshapes' range),
-    so memory stays the same however long the session (exact to a bin, 0.0005)."""
+    """A person's neutral face as the session goes: a percentile of each feature over every
+    frame so far, kept as a histogram per feature (``BINS`` bins over ``value_range``; values
+    outside count in the end bins), so memory stays the same however long the session (exact
+    to a bin: 0.016 cm for the face shape)."""
 
     BINS = 2000
 
-    def __init__(self, n_features: int = len(EXPRESSION_FEATURES)) -> None:
-        self.counts = np.zeros((n_features, self.BINS), np.int64)
+    def __init__(
+        self,
+        n_features: int = N_SHAPE_FEATURES,
+        value_range: tuple[float, float] = SHAPE_RANGE_CM,
+    ) -> None:
+        self.lo, self.hi = value_range
+        if not self.hi > self.lo:
+            raise ValueError(f"empty value range {value_range}")
+        self.counts = np.zeros((n_features, self.BINS), np.int32)
         self.frames = 0
 
     def add(self, features: FloatArray) -> None:
-        bins = np.clip((features * self.BINS).astype(np.int64), 0, self.BINS - 1)
+        unit = (np.asarray(features, np.float64) - self.lo) / (self.hi - self.lo)
+        bins = np.clip((unit * self.BINS).astype(np.int64), 0, self.BINS - 1)
         self.counts[np.arange(len(bins)), bins] += 1
         self.frames += 1
 
@@ -96,14 +195,15 @@ class NeutralFace:
         b = int(np.searchsorted(cum, i, side="right"))
         below = int(cum[b - 1]) if b > 0 else 0
         inside = int(self.counts[feature, b])
-        return (b + (i - below + 0.5) / inside) / self.BINS
+        unit = (b + (i - below + 0.5) / inside) / self.BINS
+        return self.lo + unit * (self.hi - self.lo)
 
 
 def expressiveness(
-    features: FloatArray, neutral: FloatArray, scale: float, dead_zone: float
+    shape: FloatArray, neutral: FloatArray, scale: float, dead_zone: float
 ) -> FloatArray:
-    """Expressiveness 0-1 for each row of ``features`` (one row per frame, or a single vector)."""
-    excess = np.clip(features - neutral - dead_zone, 0.0, None).sum(axis=-1)
+    """Expressiveness 0-1 for each row of ``shape`` (one row per frame, or a single vector)."""
+    excess = np.clip(deformation(shape, neutral) - dead_zone, 0.0, None)
     out: FloatArray = (1.0 - np.exp(-excess / scale)).astype(np.float32)
     return out
 

@@ -54,7 +54,7 @@ def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> 
             head_xyz_cm=_triple(gaze.head_position_cm(face)),
             gaze_xyz=None if g is None else _triple(gaze.gaze_in_camera(face, g)),
         )
-        features = expression.expression_features(face.blendshapes)
+        features = expression.face_shape(face)
     if det.pose is not None:
         p = posture.posture(det.pose, cfg.posture)
         sample = replace(sample, arms_crossed=p.arms_crossed, openness=p.openness)
