@@ -80,10 +80,15 @@ def test_live_and_batch_finish_every_frame_alike(
         assert live == [getattr(s, signal) for s in samples], signal
     # the live session's report: the same finishing, frame by frame
     (rp,) = report.people
-    for signal in ("eye_contact", "arms_crossed", "expressiveness"):
+    for signal in ("eye_contact", "arms_crossed"):
         assert [getattr(s, signal) for s in rp.track.samples] == [
             getattr(s, signal) for s in samples
         ], signal
+    # expressiveness is geometry on landmark pixels, which live reads from the region cut out
+    # and batch from the whole frame: float32 rounding of the offset, a millionth at most
+    assert [s.expressiveness for s in rp.track.samples] == pytest.approx(
+        [s.expressiveness for s in samples], abs=1e-6
+    )
     # shown live: measured on the same frames once the neutral is known, and close to the report
     pairs = [
         (shown[(key, s.time_s)], s.expressiveness)
@@ -92,5 +97,6 @@ def test_live_and_batch_finish_every_frame_alike(
     ]
     assert pairs and all(b is not None for _, b in pairs)
     gap = float(np.mean([abs(a - b) for a, b in pairs if b is not None]))
-    # Measured: 0.001 on the arms clip, 0.074 on the 12 s face clip (its neutral settles late).
+    # Measured: 0.071 on the arms clip (a small face that moves a lot), 0.036 on the 12 s face
+    # clip: the neutral shape so far settles toward the whole session's.
     assert gap < 0.1, f"live expressiveness {gap:.3f} from the report's on average"
