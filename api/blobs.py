@@ -14,6 +14,7 @@ config files or instance roles; ``PRESENCE_S3_ENDPOINT_URL`` for a store that is
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -51,10 +52,16 @@ class ObjectStore:
                 self.put_file(f, f"{prefix}/{f.name}")
 
     def write_bytes(self, key: str, data: bytes) -> None:
+        """The object whole or not at all (S3 puts are; in a folder: written aside, then
+        renamed over)."""
         path = self._path(key)
-        if not self.url.startswith("s3://"):  # a folder: its parents first
-            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        self.fs.pipe_file(path, data)
+        if self.url.startswith("s3://"):
+            self.fs.pipe_file(path, data)
+            return
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        aside = f"{path}.{uuid.uuid4().hex}.part"
+        self.fs.pipe_file(aside, data)
+        self.fs.mv(aside, path)
 
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))
@@ -63,10 +70,21 @@ class ObjectStore:
         data: bytes = self.fs.cat_file(self._path(key))
         return data
 
-    def chunks(self, key: str) -> Iterator[bytes]:
-        """The object's bytes, a piece at a time (memory holds one piece)."""
+    def size(self, key: str) -> int:
+        return int(self.fs.size(self._path(key)))
+
+    def chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The object's bytes from ``start`` to before ``end`` (None: its end), a piece at a
+        time (memory holds one piece)."""
         with self.fs.open(self._path(key), "rb") as f:
-            while chunk := f.read(CHUNK_BYTES):
+            f.seek(start)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                chunk = f.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
 
     def remove(self, prefix: str) -> None:

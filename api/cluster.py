@@ -142,25 +142,15 @@ def _part_died(analysis_id: str, attempt: int, tries: int, what: str, why: str) 
     """A segment's or the stitch's process died: tried again (Procrastinate's retry) until it
     has had ``max_attempts`` tries; then the analysis fails."""
     settings = get_settings()
-    engine = _engine(settings.db_url)
     if tries < settings.max_attempts:
         raise AttemptDiedError(why)
-    if store.fail(
-        engine,
-        analysis_id,
-        attempt,
-        f"{what} was interrupted {tries} times and was given up (last time: {why})",
-    ):
-        split.remove_work(settings, analysis_id)
-        current = store.get(engine, analysis_id)
-        if current is not None:
-            store.remove_upload(current, settings)
+    split.give_up(_engine(settings.db_url), settings, analysis_id, attempt, what, tries, why)
 
 
 def run_segment(analysis_id: str, attempt: int, index: int) -> None:
     """The job of one segment of a long video (``api.split``)."""
     settings = get_settings()
-    tries = split.claim_segment(_engine(settings.db_url), analysis_id, attempt, index)
+    tries = split.claim_segment(_engine(settings.db_url), settings, analysis_id, attempt, index)
     if tries is None:
         log.info("analysis %s segment %d: nothing to do", analysis_id, index)
         return
@@ -172,7 +162,7 @@ def run_segment(analysis_id: str, attempt: int, index: int) -> None:
 def run_stitch(analysis_id: str, attempt: int) -> None:
     """The job that makes the report of a long video from its observed segments."""
     settings = get_settings()
-    tries = split.claim_stitch(_engine(settings.db_url), analysis_id, attempt)
+    tries = split.claim_stitch(_engine(settings.db_url), settings, analysis_id, attempt)
     if tries is None:
         log.info("analysis %s stitch: nothing to do", analysis_id)
         return

@@ -26,6 +26,8 @@ ends or is deleted.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import pickle
 from collections.abc import Iterator
@@ -75,32 +77,49 @@ def should_split(settings: ApiSettings, duration_s: float | None) -> bool:
 
 
 def work_store(settings: ApiSettings) -> ObjectStore:
-    """Where the plan and the segments' results are kept between jobs."""
+    """Where the plan and the segments' results are kept between jobs (keys ``work/…``):
+    the object store, or the data folder."""
     found = object_store(settings.storage_url, settings.s3_endpoint_url)
-    if found is not None:
-        return found
-    folder = settings.data_dir / "work"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    store = object_store(folder.as_uri())
-    assert store is not None
-    return store
+    if found is None:
+        found = object_store(settings.data_dir.as_uri())
+    assert found is not None
+    return found
 
 
 def _key(analysis_id: str, attempt: int, name: str) -> str:
     return f"work/{analysis_id}/{attempt}/{name}"
 
 
+def _signing_key(settings: ApiSettings) -> bytes:
+    """The work files are signed with a key only the service's nodes hold (derived from the
+    database address, password included): someone who can write to the bucket but not reach
+    the database cannot make a worker unpickle what they wrote."""
+    return hashlib.sha256(b"presence-work\0" + settings.db_url.encode()).digest()
+
+
 def _put(settings: ApiSettings, key: str, value: object) -> None:
-    work_store(settings).write_bytes(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    mac = hmac.new(_signing_key(settings), key.encode() + b"\0" + data, "sha256").digest()
+    work_store(settings).write_bytes(key, mac + data)
 
 
 def _get(settings: ApiSettings, key: str) -> Any:
-    return pickle.loads(work_store(settings).read_bytes(key))  # our own store (see above)
+    blob = work_store(settings).read_bytes(key)
+    mac, data = blob[:32], blob[32:]
+    want = hmac.new(_signing_key(settings), key.encode() + b"\0" + data, "sha256").digest()
+    if not hmac.compare_digest(mac, want):
+        raise WorkFileError(f"{key}: not signed by this service; not read")
+    return pickle.loads(data)  # signed by this service (see _signing_key)
 
 
-def remove_work(settings: ApiSettings, analysis_id: str) -> None:
-    """Everything the segments of an analysis left in the work store."""
-    work_store(settings).remove(f"work/{analysis_id}")
+class WorkFileError(Exception):
+    """A work file whose signature does not match: it was not written by this service."""
+
+
+def remove_work(settings: ApiSettings, analysis_id: str, attempt: int | None = None) -> None:
+    """What the segments of an analysis (or of one attempt of it) left in the work store."""
+    prefix = f"work/{analysis_id}" + ("" if attempt is None else f"/{attempt}")
+    work_store(settings).remove(prefix)
 
 
 def _running(s: Session, analysis_id: str, attempt: int) -> bool:
@@ -116,6 +135,7 @@ def record_split(
     _put(settings, _key(analysis_id, attempt, "plan.pkl"), split)
     with Session(engine) as s:
         if not _running(s, analysis_id, attempt):
+            remove_work(settings, analysis_id, attempt)
             return False
         n = len(split.segments)
         s.add(
@@ -150,14 +170,29 @@ def load_plan(settings: ApiSettings, analysis_id: str, attempt: int) -> SplitPla
     return plan
 
 
-def claim_segment(engine: Engine, analysis_id: str, attempt: int, index: int) -> int | None:
+def claim_segment(
+    engine: Engine, settings: ApiSettings, analysis_id: str, attempt: int, index: int
+) -> int | None:
     """A worker takes a segment: its try number, or None when there is nothing to do (done
-    already, the attempt superseded, the analysis ended or deleted)."""
+    already, the attempt superseded, the analysis ended or deleted; or the segment has had
+    ``max_attempts`` tries, its workers died each time: the analysis fails now)."""
     with Session(engine) as s:
         if not _running(s, analysis_id, attempt):
             return None
         seg = s.get(AnalysisSegment, (analysis_id, attempt, index), with_for_update=True)
         if seg is None or seg.done:
+            return None
+        if seg.tries >= settings.max_attempts:
+            s.rollback()
+            give_up(
+                engine,
+                settings,
+                analysis_id,
+                attempt,
+                f"part {index + 1} of the analysis",
+                seg.tries,
+                "its worker stopped reporting",
+            )
             return None
         seg.tries += 1
         seg.progress = 0.0
@@ -167,13 +202,27 @@ def claim_segment(engine: Engine, analysis_id: str, attempt: int, index: int) ->
         return tries
 
 
-def claim_stitch(engine: Engine, analysis_id: str, attempt: int) -> int | None:
-    """The stitch's try number, or None when there is nothing to do."""
+def claim_stitch(
+    engine: Engine, settings: ApiSettings, analysis_id: str, attempt: int
+) -> int | None:
+    """The stitch's try number, or None when there is nothing to do (as ``claim_segment``)."""
     with Session(engine) as s:
         if not _running(s, analysis_id, attempt):
             return None
         split = s.get(AnalysisSplit, (analysis_id, attempt), with_for_update=True)
         if split is None or split.remaining > 0:
+            return None
+        if split.stitch_tries >= settings.max_attempts:
+            s.rollback()
+            give_up(
+                engine,
+                settings,
+                analysis_id,
+                attempt,
+                "putting the analysis together",
+                split.stitch_tries,
+                "its worker stopped reporting",
+            )
             return None
         split.stitch_tries += 1
         tries = split.stitch_tries
@@ -182,10 +231,38 @@ def claim_stitch(engine: Engine, analysis_id: str, attempt: int) -> int | None:
         return tries
 
 
+def give_up(
+    engine: Engine,
+    settings: ApiSettings,
+    analysis_id: str,
+    attempt: int,
+    what: str,
+    tries: int,
+    why: str,
+) -> None:
+    """A part of a split analysis was interrupted ``tries`` times: the analysis fails, and
+    its upload and work files go."""
+    from api import store
+
+    if store.fail(
+        engine,
+        analysis_id,
+        attempt,
+        f"{what} was interrupted {tries} times and was given up (last time: {why})",
+    ):
+        remove_work(settings, analysis_id)
+        current = store.get(engine, analysis_id)
+        if current is not None:
+            store.remove_upload(current, settings)
+
+
 def segment_beat(engine: Engine, analysis_id: str, attempt: int, index: int, done: float) -> bool:
     """A segment's process reports how far it is (0-1); the analysis's progress is the mean
-    over its segments. False: the attempt is no longer running (stop)."""
+    over its segments. False: the attempt is no longer running (stop). The analysis's row is
+    locked first, as every other write of a split does (no deadlock)."""
     with Session(engine) as s:
+        if not _running(s, analysis_id, attempt):
+            return False
         s.execute(
             update(AnalysisSegment)
             .where(

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from api.blobs import ObjectStore, object_store
 from api.db import Analysis, utcnow
 from api.settings import ApiSettings
+from api.split import remove_work
 
 log = logging.getLogger("presence.jobs")
 
@@ -207,12 +208,11 @@ def delete_files(job: Analysis, settings: ApiSettings) -> None:
     shutil.rmtree(settings.results_dir / job.id, ignore_errors=True)
     remove_partial_results(settings, job.id)
     (settings.logs_dir / f"{job.id}.log").unlink(missing_ok=True)
-    shutil.rmtree(settings.data_dir / "work" / job.id, ignore_errors=True)  # api.split's
+    remove_work(settings, job.id)
     store = storage(settings)
     if store is not None:
         store.remove(f"uploads/{job.id}")
         store.remove(f"results/{job.id}")
-        store.remove(f"work/{job.id}")
 
 
 def delete_expired(engine: Engine, settings: ApiSettings) -> None:

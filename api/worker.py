@@ -78,7 +78,8 @@ def run_worker(
                     _forget_local_copies(settings, job_id)
                     os._exit(0)  # deleted or re-queued meanwhile: nothing more to do here
 
-    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+    beating = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    beating.start()
     job = store.get(engine, job_id)
     local = None if job is None else store.local_upload(job, settings)
     if job is None or job.upload_path is None or local is None:
@@ -108,13 +109,16 @@ def run_worker(
             f.write(traceback.format_exc())
         outcome = f"internal error ({type(e).__name__}); the log is {log_path.name}"
     stop.set()
+    beating.join(timeout=30)  # no heartbeat write overlaps the outcome's (row-lock order)
     if outcome is None and stage == "segment":
         assert index is not None
         split.segment_done(engine, job_id, attempt, index)  # the last one defers the stitch
     elif outcome is None and report_ready:
         if store.finish(engine, job_id, attempt):
             log_path.unlink(missing_ok=True)
-        else:  # deleted or superseded meanwhile: these results are nobody's
+        elif not _finished_by_another_run(engine, job_id, attempt):
+            # deleted or superseded meanwhile: these results are nobody's (a stitch run twice
+            # wrote the same attempt's results, which the run that finished it serves)
             shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
             if objects is not None:
                 objects.remove(result_key(job_id, attempt))
@@ -124,11 +128,19 @@ def run_worker(
         shutil.rmtree(local.parent, ignore_errors=True)
         shutil.rmtree(settings.results_dir / job_id, ignore_errors=True)
     current = store.get(engine, job_id)
-    if current is not None and current.status in ("done", "failed"):
+    if current is None:  # deleted meanwhile: whatever this run left in the work store goes
+        split.remove_work(settings, job_id)
+    elif current.status in ("done", "failed"):
         store.remove_upload(current, settings)
-        if settings.cluster:
-            split.remove_work(settings, job_id)
+        split.remove_work(settings, job_id)
+    elif current.attempts != attempt:  # superseded: this attempt's work files are nobody's
+        split.remove_work(settings, job_id, attempt)
     engine.dispose()
+
+
+def _finished_by_another_run(engine: Engine, job_id: str, attempt: int) -> bool:
+    current = store.get(engine, job_id)
+    return current is not None and current.status == "done" and current.attempts == attempt
 
 
 def _forget_local_copies(settings: ApiSettings, job_id: str) -> None:

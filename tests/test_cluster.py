@@ -177,6 +177,16 @@ def test_api_only_node_queues_and_workers_analyze_with_the_pipelines_report(
     assert report.json() == json.loads(report_json(local))  # same pipeline, same numbers
     page = client.get(f"/v1/analyses/{analysis_id}/report.html")
     assert page.status_code == 200 and "<html" in page.text[:500].lower()
+    # served from the store a byte range at a time when asked (a player seeking)
+    whole = client.get(f"/v1/analyses/{analysis_id}/timeline.csv")
+    part = client.get(f"/v1/analyses/{analysis_id}/timeline.csv", headers={"Range": "bytes=10-99"})
+    assert whole.status_code == 200 and part.status_code == 206
+    assert part.content == whole.content[10:100]
+    assert part.headers["content-range"] == f"bytes 10-99/{len(whole.content)}"
+    past = client.get(
+        f"/v1/analyses/{analysis_id}/timeline.csv", headers={"Range": "bytes=9999999-"}
+    )
+    assert past.status_code == 416
     # kept in the store, not on the API node; the upload is gone once analyzed
     assert sorted(k.rsplit("/", 1)[-1] for k in _objects(s3, f"results/{analysis_id}/")) == [
         "report.html",

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from analyzer.outputs.reel import NOT_TWO
@@ -177,7 +177,7 @@ async def create_analysis(
         )
         try:
             await run_in_threadpool(_insert, state, row)
-        except OperationalError:
+        except (OperationalError, ProgrammingError):  # unreachable, or its schema is not there
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "the job store is not reachable; try later"
             ) from None
@@ -288,10 +288,18 @@ def get_report(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, _turn: 
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/html": {}}}},
     summary="The report as one self-contained web page (charts, moments, explanations)",
 )
-def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
+def get_report_html(
+    analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, request: Request
+) -> Response:
     """Sent from the file as it is read (the page is a few MB: Plotly is inside)."""
     a = _finished(state, owner, analysis_id)
-    return result_response(state.settings, a, "report.html", "text/html; charset=utf-8")
+    return result_response(
+        state.settings,
+        a,
+        "report.html",
+        "text/html; charset=utf-8",
+        range_header=request.headers.get("range"),
+    )
 
 
 @router.get(
@@ -300,9 +308,17 @@ def get_report_html(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) ->
     responses={**ERRORS, **NOT_READY, 200: {"content": {"text/csv": {}}}},
     summary="The per-frame timeline (same as the CLI's timeline.csv)",
 )
-def get_timeline(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
+def get_timeline(
+    analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, request: Request
+) -> Response:
     a = _finished(state, owner, analysis_id)
-    return result_response(state.settings, a, "timeline.csv", "text/csv; charset=utf-8")
+    return result_response(
+        state.settings,
+        a,
+        "timeline.csv",
+        "text/csv; charset=utf-8",
+        range_header=request.headers.get("range"),
+    )
 
 
 NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
@@ -319,7 +335,9 @@ NOT_ASKED = "no reel: it was not asked for when the video was uploaded"
     },
     summary="The moments reel: two people's moments of connection, with sound (MP4)",
 )
-def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Response:
+def get_reel(
+    analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep, request: Request
+) -> Response:
     a = _finished(state, owner, analysis_id)
     if not has_result(state.settings, a, "reel.mp4"):
         report = json.loads(result_text(state.settings, a, "report.json"))
@@ -327,7 +345,14 @@ def get_reel(analysis_id: uuid.UUID, owner: OwnerDep, state: StateDep) -> Respon
         if not why:
             why = [NOT_TWO if report.get("partners") is None else NOT_ASKED]
         raise HTTPException(status.HTTP_404_NOT_FOUND, client_reason(why[0]))
-    return result_response(state.settings, a, "reel.mp4", "video/mp4", filename="reel.mp4")
+    return result_response(
+        state.settings,
+        a,
+        "reel.mp4",
+        "video/mp4",
+        filename="reel.mp4",
+        range_header=request.headers.get("range"),
+    )
 
 
 @router.delete(
