@@ -20,9 +20,12 @@ import numpy.typing as npt
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import AnalyzerError, InputError
+from analyzer.partners import looking_at_partner
 from analyzer.types import AnalysisReport, PersonReport, PersonSample
 
-SIGNALS = ("eye_contact", "arms_crossed", "expressiveness")
+SIGNALS = ("eye_contact", "arms_crossed", "expressiveness", "looks_at_partner")
+# the yes/no signals, in the tables' order
+BINARY = ("eye_contact", "arms_crossed", "looks_at_partner")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class LabelledItem:
     arms_crossed: bool | None
     expressiveness: float | None
     note: str = ""
+    # in one room: does this person look at the other one's head (an optional column)
+    looks_at_partner: bool | None = None
 
 
 def _bool(value: str, column: str, line: int, path: Path) -> bool | None:
@@ -82,6 +87,9 @@ def read_manifest(path: Path) -> list[LabelledItem]:
                 arms_crossed=_bool(r["arms_crossed"], "arms_crossed", line, path),
                 expressiveness=_float(r["expressiveness"], "expressiveness", line, path),
                 note=r.get("note", "") or "",
+                looks_at_partner=_bool(
+                    r.get("looks_at_partner", "") or "", "looks_at_partner", line, path
+                ),
             )
         )
     return items
@@ -277,11 +285,18 @@ class ManifestResult:
     eyes_closed: ClosedEyes | None = None
     arms_crossed: BinaryScores | None = None
     expressiveness: RankScores | None = None
+    looks_at_partner: BinaryScores | None = None
     errors: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name}
-        for key in ("eye_contact", "eyes_closed", "arms_crossed", "expressiveness"):
+        for key in (
+            "eye_contact",
+            "eyes_closed",
+            "arms_crossed",
+            "expressiveness",
+            "looks_at_partner",
+        ):
             v = getattr(self, key)
             if v is not None:
                 out[key] = v.as_dict()
@@ -330,6 +345,7 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
     ec: list[tuple[bool, bool | None, str]] = []
     arms: list[tuple[bool, bool | None, str]] = []
     expr: list[tuple[float, float | None]] = []
+    looks: list[tuple[bool, bool | None, str]] = []
     closed_n = closed_unmeasured = 0
     errors = []
     period_s = 0.6 / cfg.analysis_fps
@@ -354,14 +370,41 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
         if item.expressiveness is not None:
             score = None if person is None else person.metrics.expressiveness.score
             expr.append((item.expressiveness, score))
+        if item.looks_at_partner is not None:
+            at = None
+            if person is not None and not isinstance(report, str):
+                at = _looking_at_partner(report, person, samples, cfg)
+            looks.append((item.looks_at_partner, at, source))
     return ManifestResult(
         name=path.stem,
         eye_contact=_scored(ec) if ec else None,
         eyes_closed=ClosedEyes(closed_n, closed_unmeasured) if closed_n else None,
         arms_crossed=_scored(arms) if arms else None,
         expressiveness=rank_scores(expr) if expr else None,
+        looks_at_partner=_scored(looks) if looks else None,
         errors=tuple(errors),
     )
+
+
+def _looking_at_partner(
+    report: AnalysisReport,
+    person: PersonReport,
+    samples: Sequence[PersonSample],
+    cfg: AnalyzerConfig,
+) -> bool | None:
+    """What the report's partner analysis says of ``person`` looking at the other person on
+    ``samples``: measured only where it makes the claim (two people, in one room)."""
+    if report.partners is None or report.partners.same_room is not True or not samples:
+        return None
+    other = next(p for p in report.people if p is not person)
+    series = looking_at_partner(
+        person.track.samples,
+        other.track.samples,
+        cfg.partners.partner_tolerance_deg,
+        cfg.smoothing.gaze_window_s,
+    )
+    index = {id(s): i for i, s in enumerate(person.track.samples)}
+    return _majority(series[index[id(s)]] for s in samples)
 
 
 def _scored(items: Sequence[tuple[bool, bool | None, str]]) -> BinaryScores:
@@ -379,7 +422,7 @@ def text_table(results: Sequence[ManifestResult]) -> str:
         f"{'F1':>6} {'MCC':>6} {'kappa':>6} {'rho':>6}"
     ]
     for r in results:
-        for key in ("eye_contact", "arms_crossed"):
+        for key in BINARY:
             s = getattr(r, key)
             if s is not None:
                 lines.append(
@@ -498,7 +541,7 @@ def markdown_report(
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        for key in ("eye_contact", "arms_crossed"):
+        for key in BINARY:
             s = getattr(r, key)
             if s is not None:
                 out.append(

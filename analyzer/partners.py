@@ -63,6 +63,21 @@ def looking_at(a: PersonSample, b: PersonSample, tolerance_deg: float) -> bool |
     return math.degrees(math.acos(max(-1.0, min(1.0, cos)))) <= tol
 
 
+def looking_at_partner(
+    a: Sequence[PersonSample],
+    b: Sequence[PersonSample],
+    tolerance_deg: float,
+    gaze_window_s: float,
+) -> list[bool | None]:
+    """Frame by frame, does ``a`` look at ``b``'s head (in one room; samples aligned)?
+    Smoothed like eye contact: a majority over ``gaze_window_s``."""
+    return majority_smooth(
+        [looking_at(x, y, tolerance_deg) for x, y in zip(a, b, strict=True)],
+        [x.time_s for x in a],
+        gaze_window_s,
+    )
+
+
 def _both(a: bool | None, b: bool | None) -> bool | None:
     if a is None or b is None:
         return None
@@ -400,16 +415,8 @@ def analyze_partners(
         mutual: list[bool | None] = [None] * len(a)
         look: tuple[float | None, float | None] = (None, None)
     elif same_room:
-        a_at_b = majority_smooth(
-            [looking_at(x, y, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)],
-            t,
-            gaze_window_s,
-        )
-        b_at_a = majority_smooth(
-            [looking_at(y, x, cfg.partner_tolerance_deg) for x, y in zip(a, b, strict=True)],
-            t,
-            gaze_window_s,
-        )
+        a_at_b = looking_at_partner(a, b, cfg.partner_tolerance_deg, gaze_window_s)
+        b_at_a = looking_at_partner(b, a, cfg.partner_tolerance_deg, gaze_window_s)
         mutual = [_both(p, q) for p, q in zip(a_at_b, b_at_a, strict=True)]
         look = (ratio_and_coverage(a_at_b, d)[0], ratio_and_coverage(b_at_a, d)[0])
     else:

@@ -1,9 +1,11 @@
-"""Build the rated sets (eye contact, crossed arms, expressiveness) from independent raters'
-answers in eval/ratings/, with their agreement, split into dev and test by source.
+"""Build the rated sets (eye contact, crossed arms, expressiveness, looking at each other in
+one room) from independent raters' answers in eval/ratings/, with their agreement, split into
+dev and test by source.
 
     python eval/build_rated_sets.py
 
-Writes eval/{eye,arms,expr}_rated_{dev,test}.csv and eval/agreement.json. How the items were
+Writes eval/{eye,arms,expr}_rated_{dev,test}.csv, eval/dyads_rated_test.csv and
+eval/agreement.json. How the items were
 chosen and shown to raters: eval/ratings/protocols/ and eval/LABELLING.md.
 
 - An item is scored only where every rater gave the same definite answer (``?`` or any
@@ -48,7 +50,7 @@ TUNED_ON = {
     "expr": ("expressiveness_dev",),
 }
 HEADER = ["file", "person", "start_s", "end_s", "eye_contact", "arms_crossed", "expressiveness"]
-HEADER += ["note"]
+HEADER += ["note", "looks_at_partner"]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -59,7 +61,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def _sources(names: tuple[str, ...]) -> set[str]:
     out = set()
     for name in names:
-        for row in _rows(EVAL / f"{name}.csv"):
+        path = EVAL / f"{name}.csv"
+        if not path.exists():  # retired from scoring, still where earlier choices came from
+            path = EVAL / "superseded" / f"{name}.csv"
+        for row in _rows(path):
             out.add(row["file"].removeprefix(MEDIA_REL))
     return out
 
@@ -192,11 +197,47 @@ def build_expr() -> dict:
     }
 
 
+def build_dyads() -> dict:
+    """Two people in one room: does each look at the other's head? Three raters per person
+    and frame; a check set only (nothing is tuned on it), so all of it is test."""
+    key = {r["item"]: r for r in _rows(RATINGS / "dyads" / "key.csv")}
+    raters = sorted((RATINGS / "dyads").glob("r[0-9].csv"))
+    answers = [{r["item"]: r for r in _rows(p)} for p in raters]
+    questions = (("l_looks_at_r", "left"), ("r_looks_at_l", "right"))
+    flat = [{f"{i}:{q}": a[i][q].strip() for i in key for q, _ in questions} for a in answers]
+    ids = [f"{i}:{q}" for i in key for q, _ in questions]
+    rows = []
+    for i in sorted(key):
+        for q, side in questions:
+            labels = {a[i][q].strip() for a in answers}
+            if len(labels) != 1 or labels & {"?", ""}:
+                continue
+            rows.append(
+                {
+                    "file": MEDIA_REL + key[i]["file"],
+                    "person": side,
+                    "start_s": key[i]["frame_time_s"],  # the frame the raters saw
+                    "looks_at_partner": "1" if labels.pop() == "yes" else "0",
+                    "note": f"{i} {side}",
+                }
+            )
+    _write(EVAL / "dyads_rated_test.csv", rows)
+    return {
+        "raters": len(raters),
+        "items": len(ids),
+        "unanimous": len(rows),
+        "krippendorff_alpha": round(_alpha(flat, ids, {"yes": 1, "no": 0}), 3),
+        "dev": 0,
+        "test": len(rows),
+    }
+
+
 def main() -> None:
     agreement = {
         "eye_rated": build_frames("eye", "eye_contact", {"1": 1, "0": 0, "closed": 2}, "0"),
         "arms_rated": build_frames("arms", "arms_crossed", {"1": 1, "0": 0}, "1"),
         "expr_rated": build_expr(),
+        "dyads_rated": build_dyads(),
     }
     (EVAL / "agreement.json").write_text(json.dumps(agreement, indent=2) + "\n")
     print(json.dumps(agreement, indent=2))

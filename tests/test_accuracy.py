@@ -13,7 +13,7 @@ import json
 import pytest
 
 from analyzer.config import AnalyzerConfig
-from analyzer.evaluation import ManifestResult, evaluate_manifest
+from analyzer.evaluation import SIGNALS, ManifestResult, evaluate_manifest
 from tests.conftest import PROJECT_ROOT, Analyzer
 
 EVAL = PROJECT_ROOT / "eval"
@@ -38,7 +38,7 @@ def test_accuracy_not_below_baseline(analyzed: Analyzer, manifest) -> None:  # t
     then = next(r for r in BASELINE["results"] if r["name"] == manifest.stem)
     assert now["errors"] == then["errors"]
     drops = []
-    for signal in ("eye_contact", "arms_crossed", "expressiveness"):
+    for signal in SIGNALS:
         if signal not in then:
             continue
         for metric in CHECKED:

@@ -63,6 +63,24 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
         None,
     )
     assert (b.eye_contact, b.arms_crossed, b.expressiveness) == (True, False, 3.0)
+    assert a.looks_at_partner is None  # an optional column
+
+
+def test_looking_at_the_partner_is_an_optional_column(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text(
+        "file,person,start_s,end_s,eye_contact,arms_crossed,expressiveness,note,looks_at_partner\n"
+        "a.mp4,left,1.0,,,,,,1\n"
+        "a.mp4,right,1.0,,,,,,0\n"
+        "b.png,left,,,,,,,\n"
+    )
+    assert [i.looks_at_partner for i in read_manifest(m)] == [True, False, None]
+    m.write_text(
+        "file,person,start_s,end_s,eye_contact,arms_crossed,expressiveness,looks_at_partner\n"
+        "a.mp4,left,1.0,,,,,yes\n"
+    )
+    with pytest.raises(InputError, match="looks_at_partner must be 1, 0 or empty"):
+        read_manifest(m)
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,10 @@ def test_raised_brows_are_measured_whatever_the_head_pose() -> None:
 def test_speech_points_do_not_count() -> None:
     mesh = _mesh()
     talking = mesh.copy()
-    talking[[13, 14, 17, 0, 78, 308, 82, 312, 87, 317, 152]] += (0, -1.5, 0)  # lips and jaw
+    # a jaw opening in speech: the inner lips, the middle of the outer lips and the chin (the
+    # corners and the lip points beside them count: they carry pouts and smiles)
+    talking[[0, 13, 37, 267, 82, 312, 80, 310]] += (0, -0.3, 0)
+    talking[[14, 17, 84, 314, 87, 317, 178, 402, 152, 148, 377]] += (0, -1.5, 0)
     a = face_shape(_seen(mesh, (0, 0, 0), 10.0, (320, 240)))
     b = face_shape(_seen(talking, (0, 0, 0), 10.0, (320, 240)))
     assert a is not None and b is not None

@@ -5,18 +5,22 @@ Definition. Each frame's 3D face mesh (``FaceObservation.landmarks_xy`` and ``la
 is put in the pose of MediaPipe's canonical face (a similarity fit on ``STABLE_POINTS``:
 forehead, nose bridge and temples, which expressions hardly move), so what is left is the face's
 own movement, in the canonical face's centimetres. The shape of ``EXPRESSION_POINTS`` (brows,
-eyelids, mouth corners, nose wings, cheeks: what people read expressions from; the inner lips
-and the jaw, which move with speech, are left out) is compared with the person's neutral: each
-coordinate's median over the session (``NeutralFace``). A frame's deformation is the sum over
+eyelids, the mouth's corners with the lip points beside them, nose wings, cheeks: what people
+read expressions from) is compared with the person's neutral: each coordinate's median over the
+session (``NeutralFace``). The inner lips and the jaw, which move with speech, are left out; the
+points beside the mouth corners move some with speech too, and blinks move the eyelids (both
+kept: leaving them out did worse on the dev clips, 0.72). A frame's deformation is the sum over
 the five groups of their points' mean distance from the neutral, and its expressiveness
 
     1 - exp(-max(0, deformation - dead_zone) / scale)
 
-is 0 at rest and approaches 1 for a very animated face. The dead zone is the jitter of a face at
-rest (the 5th percentile of the dev clips' frames); dead zone and scale were chosen on the dev
-clip-persons of the rated expressiveness set (docs/accuracy.md). The session's score is the
-mean over frames: a face that keeps changing scores high, one that holds one expression (a
-steady smile) low, as the raters' protocol asks.
+is 0 at rest and approaches 1 for a very animated face. Dead zone and scale were chosen on the
+dev clip-persons of the rated expressiveness set (docs/accuracy.md): the dead zone near the 5th
+percentile of their frames' deformation (the landmarks' jitter on a face at rest), the scale so
+that their 90th percentile scores about 1 - 1/e. The neutral is the median (not a low
+percentile as for blendshapes, which only grow from rest: a shape moves both ways). The
+session's score is the mean over frames: a face that keeps changing scores high, one that holds
+one expression (a steady smile) low, as the raters' protocol asks.
 
 The earlier measure (activation of emotion blendshapes above the person's 30th percentile)
 ranked the rated clips at Spearman 0.15 on dev: MediaPipe's blendshapes move with speech and
@@ -87,6 +91,8 @@ EXPRESSION_POINTS: dict[str, tuple[int, ...]] = {
         276,
     ),
     "eyelids": (159, 145, 158, 153, 160, 144, 386, 374, 385, 380, 387, 373),
+    # the corners and, beside them, two points of each lip (39/269 upper, 181/405 lower):
+    # smiles, pouts, pursed and twisted lips (they also move some with speech)
     "mouth_corners": (61, 291, 39, 269, 181, 405),
     "nose": (129, 358, 64, 294, 98, 327),
     "cheeks": (50, 280, 205, 425, 116, 345),
