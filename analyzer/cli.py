@@ -13,10 +13,11 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TypeAlias
 
-from analyzer import __version__
+from analyzer import __version__, calibration
 from analyzer.config import AnalyzerConfig, EpisodeConfig, GazeConfig, Layout, LiveConfig
 from analyzer.errors import AnalyzerError, InputError
 from analyzer.models import FACE_LANDMARKER, POSE_LANDMARKER_FULL, ModelStore, model_paths
@@ -135,6 +136,12 @@ def _add_analyze(sub: Subparsers) -> None:
         help="gaze within this angle of the camera counts as eye contact (default: %(default)g)",
     )
     a.add_argument(
+        "--calibration",
+        type=Path,
+        help="a calibration file from `presence live --calibrate --calibration-file` (one "
+        "person's): their vertical gaze offset is taken off, as in the practice mode",
+    )
+    a.add_argument(
         "--annotate",
         action="store_true",
         help="also write annotated.mp4: the video with the overlay burned in",
@@ -220,6 +227,18 @@ def _add_live(sub: Subparsers) -> None:
         type=_between(float, 1, 600),
         default=LiveConfig().soften_gaze_after_s,
         help="suggest softening the gaze after this long (default: %(default)g)",
+    )
+    lv.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="start with a 10 s eye-contact calibration: look into the lens, then at the middle "
+        "of the screen, when asked",
+    )
+    lv.add_argument(
+        "--calibration-file",
+        type=Path,
+        help="with --calibrate: save the calibration here (for `presence analyze "
+        "--calibration`); without: use the one saved here",
     )
     lv.add_argument("--models-dir", type=Path, help=MODELS_DIR_HELP)
     lv.set_defaults(run=_cmd_live)
@@ -314,6 +333,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         gaze=GazeConfig(eye_contact_tolerance_deg=args.eye_contact_tolerance_deg),
         episodes=EpisodeConfig(staring_min_s=args.staring_s, look_away_min_s=args.look_away_s),
     )
+    if args.calibration is not None:
+        cfg = calibration.apply(cfg, calibration.load(args.calibration))
     out_dir: Path = args.out or _default_out(args.input)
     check_output_dir(out_dir)  # fail before minutes of work, not after
     models = model_paths(args.models_dir)
@@ -326,6 +347,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         recorder = GeometryRecorder() if args.annotate else None
         jobs = args.jobs or AnalyzerSettings().jobs
         report = analyze(args.input, models, cfg, progress=progress, on_frame=recorder, jobs=jobs)
+    if args.calibration is not None and len(report.people) > 1:
+        report = replace(
+            report,
+            warnings=(
+                *report.warnings,
+                f"the calibration (one person's) was applied to all {len(report.people)} people",
+            ),
+        )
     media = Path(args.input)
     extras: dict[str, FileWriter] = {}
     if recorder is not None and report.video.kind == SourceKind.VIDEO:
@@ -451,6 +480,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
         check_output_dir(args.report)
     models = model_paths(args.models_dir)
     cfg = AnalyzerConfig(live=LiveConfig(soften_gaze_after_s=args.staring_s))
+    if args.calibration_file is not None and not args.calibrate:
+        cfg = calibration.apply(cfg, calibration.load(args.calibration_file))
     opts = LiveOptions(
         source=args.source,
         window=not args.no_window,
@@ -459,6 +490,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
         people=args.people,
         max_seconds=args.seconds,
         quiet_native_logs=not args.debug,
+        calibrate=args.calibrate,
+        calibration_out=args.calibration_file if args.calibrate else None,
     )
     run_live(opts, models, cfg)
     return 0

@@ -6,19 +6,22 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
+from analyzer.calibration import CalibrationError, CalibrationRun, apply, save
 from analyzer.config import AnalyzerConfig
+from analyzer.errors import InputError
 from analyzer.live.session import LiveSession
 from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.outputs.overlay import draw
 from analyzer.outputs.report import summary, write_outputs
-from analyzer.types import SourceKind
-from analyzer.video import LatestFrame, VideoWriter, open_source
+from analyzer.types import ImageArray, SourceKind, VideoInfo
+from analyzer.video import FrameSource, LatestFrame, VideoWriter, open_source
 
 WINDOW = "Presence - practice (q: quit, r: reset, s: snapshot)"
 
@@ -32,6 +35,9 @@ class LiveOptions:
     people: int = 1
     max_seconds: float | None = None
     quiet_native_logs: bool = True
+    # First the 10 s eye-contact calibration (analyzer.calibration); saved here when given.
+    calibrate: bool = False
+    calibration_out: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -47,57 +53,127 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
         if opts.quiet_native_logs:
             stack.enter_context(divert_native_stderr())
         source = stack.enter_context(open_source(opts.source))
-        info = source.info
-        if info.kind == SourceKind.IMAGE:
-            from analyzer.errors import InputError
+        return _run(opts, models, cfg, source, stack)
 
-            raise InputError(f"{opts.source}: live mode needs a camera or a video, not an image")
-        session = stack.enter_context(LiveSession(models, cfg, info, people=opts.people))
-        # Start the clock only now that the models are loaded, or a file played as a camera
-        # would lose its first second to start-up.
-        camera = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)
-        stack.callback(camera.close)
-        writer = None
-        if opts.output is not None:
-            sound = Path(opts.source) if info.kind == SourceKind.VIDEO else None
-            writer = VideoWriter(
-                opts.output, info.width, info.height, info.fps or 30.0, audio_from=sound
-            )
-        if opts.window:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-        start = time.monotonic()
-        frames = 0
+
+def _calibrate(
+    opts: LiveOptions,
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
+    info: VideoInfo,
+    camera: LatestFrame,
+    show: Callable[[ImageArray], bool],
+) -> AnalyzerConfig | None:
+    """The 10 s calibration on the first frames (one person): the settings to practise with,
+    or None when the window was closed."""
+    run = CalibrationRun()
+    with LiveSession(models, cfg, info, people=1) as session:
+        while True:
+            frame = camera.next(timeout_s=5.0)
+            if frame is None:
+                raise CalibrationError("calibration: the camera stopped before it was done")
+            live = session.process(frame)
+            person = live.people[0] if len(live.people) == 1 else None
+            gaze = None
+            if person is not None and person.gaze_yaw_deg is not None:
+                assert person.gaze_pitch_deg is not None
+                gaze = (person.gaze_yaw_deg, person.gaze_pitch_deg)
+            prompt = run.push(live.time_s, gaze)
+            if prompt is None:
+                break
+            if not show(draw(frame.rgb, live, prompt=prompt)):
+                return None
+    cal = run.result()
+    if opts.calibration_out is not None:
+        save(cal, opts.calibration_out)
+    far = cal.screen_from_lens_deg()
+    print(
+        f"calibrated: your gaze reads {cal.lens_pitch_deg:+.1f} deg vertically while looking "
+        "into the lens; that is taken off from now on"
+        + ("" if far is None else f"; the middle of your screen is {far:.0f} deg from the lens")
+        + (f"; saved to {opts.calibration_out}" if opts.calibration_out is not None else ""),
+        file=sys.stderr,
+    )
+    if cal.screen_is_camera(cfg.gaze.eye_contact_tolerance_deg):
+        print(
+            "note: from where you sit, looking at the middle of your screen counts as looking "
+            "into the camera; move the camera closer to where your partner's face is shown, or "
+            "know that the two cannot be told apart",
+            file=sys.stderr,
+        )
+    return apply(cfg, cal)
+
+
+def _run(
+    opts: LiveOptions,
+    models: ModelPaths,
+    cfg: AnalyzerConfig,
+    source: FrameSource,
+    stack: contextlib.ExitStack,
+) -> LiveResult:
+    info = source.info
+    if info.kind == SourceKind.IMAGE:
+        raise InputError(f"{opts.source}: live mode needs a camera or a video, not an image")
+    if opts.calibrate and opts.people != 1:
+        raise InputError("--calibrate is for one person practising alone (--people 1)")
+    if opts.window:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+    if opts.calibrate:
+        calibrating = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)
         try:
-            while opts.max_seconds is None or time.monotonic() - start < opts.max_seconds:
-                frame = camera.next(timeout_s=5.0)
-                if frame is None:
-                    break
-                live = session.process(frame)
-                shown = draw(frame.rgb, live)
-                frames += 1
-                if writer is not None:
-                    writer.write(shown, frame.timestamp_ms)
-                if opts.window:
-                    cv2.imshow(WINDOW, shown[:, :, ::-1])
-                    key = cv2.waitKey(1) & 0xFF
-                    if key in (ord("q"), 27):
-                        break
-                    if key == ord("r"):
-                        session.reset()
-                    if key == ord("s"):
-                        name = f"presence-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
-                        cv2.imwrite(name, shown[:, :, ::-1])
-                        print(f"saved {name}", file=sys.stderr)
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-        if writer is not None:
-            writer.close()
-        if opts.window:
+            calibrated = _calibrate(
+                opts, models, cfg, info, calibrating, lambda img: _show(opts, img)
+            )
+        finally:
+            calibrating.close()
+        if calibrated is None:  # the window was closed during the calibration
             cv2.destroyAllWindows()
-        seconds = time.monotonic() - start
-        dropped = camera.dropped
+            return LiveResult(frames=0, dropped=0, seconds=0.0, mean_fps=0.0)
+        cfg = calibrated
+    session = stack.enter_context(LiveSession(models, cfg, info, people=opts.people))
+    # Start the clock only now that the models are loaded, or a file played as a camera
+    # would lose its first second to start-up.
+    camera = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)
+    stack.callback(camera.close)
+    writer = None
+    if opts.output is not None:
+        sound = Path(opts.source) if info.kind == SourceKind.VIDEO else None
+        writer = VideoWriter(
+            opts.output, info.width, info.height, info.fps or 30.0, audio_from=sound
+        )
+    start = time.monotonic()
+    frames = 0
+    try:
+        while opts.max_seconds is None or time.monotonic() - start < opts.max_seconds:
+            frame = camera.next(timeout_s=5.0)
+            if frame is None:
+                break
+            live = session.process(frame)
+            shown = draw(frame.rgb, live)
+            frames += 1
+            if writer is not None:
+                writer.write(shown, frame.timestamp_ms)
+            if opts.window:
+                cv2.imshow(WINDOW, shown[:, :, ::-1])
+                key = cv2.waitKey(1) & 0xFF
+                if key in (ord("q"), 27):
+                    break
+                if key == ord("r"):
+                    session.reset()
+                if key == ord("s"):
+                    name = f"presence-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png"
+                    cv2.imwrite(name, shown[:, :, ::-1])
+                    print(f"saved {name}", file=sys.stderr)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if writer is not None:
+        writer.close()
+    if opts.window:
+        cv2.destroyAllWindows()
+    seconds = time.monotonic() - start
+    dropped = camera.dropped
     report = session.report()
     if report is None:
         print("No one was in view; nothing to summarise.")
@@ -112,3 +188,11 @@ def run_live(opts: LiveOptions, models: ModelPaths, cfg: AnalyzerConfig) -> Live
         f"{dropped} dropped to keep up"
     )
     return LiveResult(frames=frames, dropped=dropped, seconds=seconds, mean_fps=mean_fps)
+
+
+def _show(opts: LiveOptions, img: ImageArray) -> bool:
+    """Show a calibration frame; False when the person quits (q or Esc)."""
+    if not opts.window:
+        return True
+    cv2.imshow(WINDOW, img[:, :, ::-1])
+    return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)

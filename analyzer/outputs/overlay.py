@@ -85,9 +85,12 @@ def _label_at(img: ImageArray, p: LivePerson, scale: float) -> None:
         y += base + pad + 2
 
 
-def draw(rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True) -> ImageArray:
+def draw(
+    rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True, prompt: str | None = None
+) -> ImageArray:
     """The frame with the overlay drawn on a copy (RGB in, RGB out). One person gets a banner
-    in the corner; several people (the partners of a call) each get a label at their face."""
+    in the corner; several people (the partners of a call) each get a label at their face.
+    ``prompt``: an instruction shown large at the bottom (the calibration's)."""
     img = np.ascontiguousarray(rgb.copy())
     w = img.shape[1]
     scale = max(0.45, min(1.2, w / 1100))
@@ -126,6 +129,10 @@ def draw(rgb: ImageArray, live: LiveFrame, *, show_fps: bool = True) -> ImageArr
         y += 6
     if not live.people:
         _label(img, "No one in view", (12, y), scale, WHITE, GREY)
+    if prompt:
+        big = scale * 1.1
+        (tw, th), _ = cv2.getTextSize(prompt, FONT, big, max(1, round(big * 2)))
+        _label(img, prompt, (max(12, (w - tw) // 2), img.shape[0] - th - 16), big, WHITE, INK)
     if show_fps:
         fps_text = f"{live.fps:.0f} fps"
         (tw, _), _ = cv2.getTextSize(fps_text, FONT, scale * 0.7, 1)

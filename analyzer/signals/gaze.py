@@ -138,10 +138,15 @@ def head_relative_to_camera(face: FaceObservation) -> Gaze:
 
 
 def gaze(face: FaceObservation, cfg: GazeConfig) -> Gaze | None:
-    """Gaze relative to the camera, or None while the eyes are closed."""
+    """Gaze relative to the camera, or None while the eyes are closed. A person's calibration
+    (``cfg.calibration_pitch_deg``: their measured pitch while looking into the lens) is taken
+    off."""
     if eyes_closed(face.blendshapes, cfg.eyes_closed_threshold):
         return None
-    return direction_angles(gaze_vector(face.rotation, eye_rotation(face, cfg)))
+    g = direction_angles(gaze_vector(face.rotation, eye_rotation(face, cfg)))
+    if cfg.calibration_pitch_deg:
+        g = Gaze(g.yaw_deg, g.pitch_deg - cfg.calibration_pitch_deg)
+    return g
 
 
 FACE_HEIGHT_CM = 17.0  # forehead (mesh point 10) to chin (152), an adult average
