@@ -125,9 +125,50 @@ def apply(cfg: AnalyzerConfig, cal: Calibration) -> AnalyzerConfig:
     return replace(cfg, gaze=replace(cfg.gaze, calibration_pitch_deg=cal.lens_pitch_deg))
 
 
+def to_dict(cal: Calibration) -> dict[str, object]:
+    """The calibration as the file (and the practice page) keep it."""
+    return {"format": FORMAT, **asdict(cal)}
+
+
+def from_dict(data: object, where: str) -> Calibration:
+    """A calibration from its JSON form (``where``: what to name in an error)."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CalibrationError(f"{where}: not a calibration file (no {FORMAT!r} format)")
+
+    def number(name: str) -> float | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(name)
+        return float(value)
+
+    try:
+        lens_yaw, lens_pitch = number("lens_yaw_deg"), number("lens_pitch_deg")
+        spread, frames = number("lens_spread_deg"), number("frames")
+        if lens_yaw is None or lens_pitch is None or spread is None or frames is None:
+            raise ValueError("missing")
+        cal = Calibration(
+            lens_yaw_deg=lens_yaw,
+            lens_pitch_deg=lens_pitch,
+            lens_spread_deg=spread,
+            frames=int(frames),
+            screen_yaw_deg=number("screen_yaw_deg"),
+            screen_pitch_deg=number("screen_pitch_deg"),
+        )
+    except (ValueError, OverflowError):
+        raise CalibrationError(f"{where}: a calibration with missing or bad values") from None
+    values = [cal.lens_yaw_deg, cal.lens_pitch_deg, cal.screen_yaw_deg, cal.screen_pitch_deg]
+    if not all(v is None or math.isfinite(v) for v in values) or (
+        math.hypot(cal.lens_yaw_deg, cal.lens_pitch_deg) > MAX_OFFSET_DEG
+    ):
+        raise CalibrationError(f"{where}: the calibration's offset is out of range")
+    return cal
+
+
 def save(cal: Calibration, path: Path) -> None:
     """Write the calibration as JSON (whole or not at all)."""
-    data = {"format": FORMAT, **asdict(cal)}
+    data = to_dict(cal)
     part = path.with_name(f".{path.name}.part")
     try:
         part.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -147,29 +188,7 @@ def load(path: Path) -> Calibration:
         raise CalibrationError(f"{path}: cannot read the calibration ({e.strerror})") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CalibrationError(f"{path}: not a calibration file (not JSON)") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CalibrationError(f"{path}: not a calibration file (no {FORMAT!r} format)")
-    try:
-        cal = Calibration(
-            lens_yaw_deg=float(data["lens_yaw_deg"]),
-            lens_pitch_deg=float(data["lens_pitch_deg"]),
-            lens_spread_deg=float(data["lens_spread_deg"]),
-            frames=int(data["frames"]),
-            screen_yaw_deg=None
-            if data.get("screen_yaw_deg") is None
-            else float(data["screen_yaw_deg"]),
-            screen_pitch_deg=None
-            if data.get("screen_pitch_deg") is None
-            else float(data["screen_pitch_deg"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise CalibrationError(f"{path}: a calibration file with missing or bad values") from None
-    if (
-        not all(math.isfinite(v) for v in (cal.lens_yaw_deg, cal.lens_pitch_deg))
-        or math.hypot(cal.lens_yaw_deg, cal.lens_pitch_deg) > MAX_OFFSET_DEG
-    ):
-        raise CalibrationError(f"{path}: the calibration's offset is out of range")
-    return cal
+    return from_dict(data, str(path))
 
 
 class CalibrationRun:

@@ -16,6 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analyzer import calibration
+from analyzer.calibration import Calibration, CalibrationError, CalibrationRun
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import InputError, TooLargeError
 from analyzer.limits import MIN_SIDE_PX, image_size
@@ -140,9 +142,10 @@ class PracticeSession:
     """The models and running numbers of one socket; opened at its first frame, closed with
     it. Frames come one at a time (the socket waits for each answer)."""
 
-    def __init__(self, models: ModelPaths) -> None:
+    def __init__(self, models: ModelPaths, cal: Calibration | None = None) -> None:
         self.models = models
-        self.cfg = AnalyzerConfig()
+        self.cfg = AnalyzerConfig() if cal is None else calibration.apply(AnalyzerConfig(), cal)
+        self.calibrating: CalibrationRun | None = None
         self.size: tuple[int, int] | None = None
         self.live: LiveSession | None = None
         self.start = time.monotonic()
@@ -175,7 +178,35 @@ class PracticeSession:
         self.last_ms = ts
         self.index += 1
         result = live.process(Frame(self.index, ts, np.ascontiguousarray(picture[:, :, ::-1])))
-        return to_message(result, fit)
+        message = to_message(result, fit)
+        if self.calibrating is not None:
+            message.update(self._calibration_step(result))
+        return message
+
+    def calibrate(self) -> None:
+        """Start the 10 s calibration: measured without any earlier one, and the practice
+        numbers start afresh once it is done."""
+        self.cfg = AnalyzerConfig()
+        self.close()  # opened again, uncalibrated, at the next frame
+        self.calibrating = CalibrationRun()
+
+    def _calibration_step(self, live: LiveFrame) -> dict[str, Any]:
+        assert self.calibrating is not None
+        one = live.people[0] if len(live.people) == 1 else None
+        gaze = None
+        if one is not None and one.gaze_yaw_deg is not None and one.gaze_pitch_deg is not None:
+            gaze = (one.gaze_yaw_deg, one.gaze_pitch_deg)
+        prompt = self.calibrating.push(live.time_s, gaze)
+        if prompt is not None:
+            return {"prompt": prompt}
+        run, self.calibrating = self.calibrating, None
+        try:
+            cal = run.result()
+        except CalibrationError as e:
+            return {"calibration_error": str(e)}
+        self.cfg = calibration.apply(AnalyzerConfig(), cal)
+        self.close()  # the practice starts afresh, calibrated
+        return {"calibration": calibration.to_dict(cal)}
 
     def close(self) -> None:
         if self.live is not None:

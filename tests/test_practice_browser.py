@@ -113,3 +113,71 @@ def test_practice_refuses_a_wrong_key(server: Server, camera_file: Path) -> None
         )
         assert page.locator("#keyform").is_visible()
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def steady_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A person who keeps looking into the camera (a still head)."""
+    return write_y4m(
+        media("talking/npg_head_stationary.mp4"),
+        tmp_path_factory.mktemp("steady") / "camera.y4m",
+        size=360,
+        fps=15,
+        seconds=14.0,
+    )
+
+
+def _calibrate_on_page(page, server: Server, key: str) -> str:  # type: ignore[no-untyped-def]
+    """Open the page, press Calibrate, wait for the end; what the page then says."""
+    page.goto(f"{server.url}/practice#key={key}")
+    page.wait_for_function("document.getElementById('share').textContent !== '-'", timeout=60_000)
+    assert page.locator("#calstate").text_content() == "Not calibrated."
+    page.locator("#calibrate").click()
+    page.wait_for_function("!document.getElementById('prompt').hidden", timeout=10_000)
+    first = page.locator("#prompt").text_content() or ""
+    assert first.startswith("Calibrating: look into the camera lens")
+    page.wait_for_function("!document.getElementById('calibrate').disabled", timeout=40_000)
+    assert page.locator("#prompt").is_hidden()
+    return page.locator("#calstate").text_content() or ""
+
+
+def test_a_wandering_gaze_is_told_and_nothing_is_kept(server: Server, camera_file: Path) -> None:
+    """The camera clip's face keeps moving (an expressive talking head): the calibration says
+    why it did not work, in one line, and keeps nothing."""
+    with sync_playwright() as p:
+        browser = _browser(p, camera_file)
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        state = _calibrate_on_page(page, server, server.new_key("wandering"))
+        assert state.startswith("calibration: the gaze moved too much"), state
+        assert page.evaluate("localStorage.getItem('presenceCalibration')") is None
+        assert page.locator("#caldownload").is_hidden()
+        browser.close()
+
+
+def test_the_page_calibrates_in_ten_seconds_and_keeps_it(
+    server: Server, steady_camera: Path, tmp_path: Path
+) -> None:
+    with sync_playwright() as p:
+        browser = _browser(p, steady_camera)
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        state = _calibrate_on_page(page, server, server.new_key("calibration"))
+        assert state.startswith("Calibrated ("), state
+        page.screenshot(path=str(tmp_path / "calibrated.png"))
+        Path("/tmp/presence-practice-calibrated.png").write_bytes(
+            (tmp_path / "calibrated.png").read_bytes()
+        )
+        saved = page.evaluate("JSON.parse(localStorage.getItem('presenceCalibration'))")
+        assert saved["format"] == "presence-calibration/1"
+        link = page.locator("#caldownload")
+        assert link.is_visible()
+        assert (link.get_attribute("href") or "").startswith("data:application/json,")
+        # a new visit practises with it: the hello brings it back
+        page.reload()
+        page.wait_for_function(
+            "document.getElementById('share').textContent !== '-'", timeout=60_000
+        )
+        assert (page.locator("#calstate").text_content() or "").startswith("Calibrated (")
+        assert errors == []
+        browser.close()

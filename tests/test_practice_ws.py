@@ -283,3 +283,38 @@ def test_the_server_stays_up_with_memory_bounded(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz", timeout=10).json()["status"] == "ok"
     assert peak_rss_mb(server.pid) < SERVER_CEILING_MB, peak_rss_mb(server.pid)
     assert "Traceback" not in server.log_text
+
+
+def test_calibration_over_the_socket_and_reused_at_hello(server: Server, key: str) -> None:
+    """The 10 s calibration on a real face: prompts in turn, then the calibration; a later
+    hello that brings it practises with it; a hello with a bad one is refused."""
+    from analyzer.calibration import FORMAT, PHASES
+
+    prompts: list[str] = []
+    result: dict[str, Any] | str | None = None
+    with ready_socket(server, key) as ws:
+        ws.send(json.dumps({"type": "calibrate"}))
+        deadline = time.monotonic() + 60
+        while result is None and time.monotonic() < deadline:
+            ws.send(jpeg())
+            answer = json.loads(ws.recv(timeout=30))
+            assert answer["type"] == "frame"
+            if "prompt" in answer:
+                prompts.append(answer["prompt"])
+            result = answer.get("calibration") or answer.get("calibration_error")
+            time.sleep(0.05)
+    assert isinstance(result, dict), result
+    assert prompts[0].startswith(PHASES[0][1]) and prompts[-1].startswith(PHASES[1][1])
+    assert result["format"] == FORMAT and result["frames"] >= 8
+    assert abs(result["lens_pitch_deg"]) < 15
+    with connect(url(server)) as ws:
+        ws.send(json.dumps({"type": "hello", "key": key, "calibration": result}))
+        assert json.loads(ws.recv(timeout=30)) == {"type": "ready"}
+        ws.send(jpeg())
+        answer = json.loads(ws.recv(timeout=30))
+        assert answer["type"] == "frame" and "prompt" not in answer
+    with connect(url(server)) as ws:
+        bad = {**result, "lens_pitch_deg": 40}
+        ws.send(json.dumps({"type": "hello", "key": key, "calibration": bad}))
+        code, reason = closed_with(ws)
+    assert code == 4400 and reason is not None and "out of range" in reason

@@ -6,17 +6,22 @@ draws over the video. Frames and results exist only in memory for the length of 
 nothing is stored.
 
 Protocol on ``/v1/practice/ws``: the first message is text ``{"type": "hello", "key": "<api
-key>"}``; the server answers ``{"type": "ready"}``. After that each binary message is one JPEG
-frame (at most 960 px on the long side), answered by one ``{"type": "frame", ...}`` text message
-(the page keeps at most two frames in flight, so it never builds a backlog).
+key>"}`` (with ``"calibration": {…}``, a saved eye-contact calibration, to practise with it);
+the server answers ``{"type": "ready"}``. After that each binary message is one JPEG frame (at
+most 960 px on the long side), answered by one ``{"type": "frame", ...}`` text message (the page
+keeps at most two frames in flight, so it never builds a backlog). The text message
+``{"type": "calibrate"}`` starts the 10 s calibration (``analyzer.calibration``): the answers
+carry ``"prompt"`` while it runs, and the one that ends it ``"calibration"`` (to keep and send
+with a later hello, or to save for ``presence analyze --calibration``) or
+``"calibration_error"`` (one line).
 
 Every way a socket ends has a close code and a one-line reason:
 
 ======  ==================================================================================
-4400    no hello (or not one) within 10 s
+4400    no hello (or not one) within 10 s, or a hello with a bad calibration
 4401    unknown or revoked key at hello
 1013    too many practice sessions or connections; try again soon
-1003    a text message where a frame was expected, or a frame that is not a JPEG
+1003    a text message where a frame was expected (but ``calibrate``), or a frame not a JPEG
 1007    a JPEG that cannot be read, or a picture under 16 px a side
 1009    a message over ``ws_max_message_kb`` (uvicorn) or a picture over 960 px a side
 1008    the key was revoked while the socket was open (checked every ``ws_key_check_s``)
@@ -41,6 +46,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketState
 
+from analyzer import calibration
+from analyzer.calibration import Calibration, CalibrationError
 from analyzer.errors import AnalyzerError
 from analyzer.models import ModelPaths, model_paths
 from api.deps import AppState
@@ -91,8 +98,9 @@ async def close(ws: WebSocket, code: int, reason: str) -> None:
             await ws.close(code=code, reason=text.decode("utf-8", "ignore"))
 
 
-async def hello_key(ws: WebSocket, state: AppState) -> str:
-    """The key from the hello message, if it is valid; else the socket is closed."""
+async def hello_key(ws: WebSocket, state: AppState) -> tuple[str, Calibration | None]:
+    """The key from the hello message, if it is valid, and the calibration it brings, if any;
+    else the socket is closed."""
     try:
         message = await asyncio.wait_for(ws.receive(), timeout=HELLO_TIMEOUT_S)
     except asyncio.TimeoutError:
@@ -108,7 +116,14 @@ async def hello_key(ws: WebSocket, state: AppState) -> str:
         raise SocketClosedError(BAD_HELLO, 'expected a hello message: {"type": "hello", "key": …}')
     if await run_in_threadpool(owner_of, state.engine, key) is None:
         raise SocketClosedError(UNKNOWN_KEY, "unknown or revoked API key")
-    return key
+    assert isinstance(hello, dict)
+    cal = None
+    if hello.get("calibration") is not None:
+        try:
+            cal = calibration.from_dict(hello["calibration"], "hello")
+        except CalibrationError as e:
+            raise SocketClosedError(BAD_HELLO, str(e)) from None
+    return key, cal
 
 
 def session_models(state: AppState) -> ModelPaths:
@@ -141,6 +156,9 @@ async def serve_frames(ws: WebSocket, state: AppState, key: str, session: Practi
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
+        if data is None and _is_calibrate(message.get("text")):
+            session.calibrate()  # the next frames' answers carry its prompts, then its result
+            continue
         if data is None:
             raise SocketClosedError(UNSUPPORTED_DATA, "expected binary JPEG frames after ready")
         try:
@@ -148,6 +166,16 @@ async def serve_frames(ws: WebSocket, state: AppState, key: str, session: Practi
         except FrameRefusedError as e:
             raise SocketClosedError(e.code, e.reason) from None
         await ws.send_text(json.dumps(answer))
+
+
+def _is_calibrate(text: str | None) -> bool:
+    if text is None or len(text) > 100:
+        return False
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "calibrate"
 
 
 @router.websocket("/v1/practice/ws")
@@ -161,12 +189,12 @@ async def practice_socket(ws: WebSocket) -> None:
     counted = False
     try:
         await ws.accept()
-        key = await hello_key(ws, state)
+        key, cal = await hello_key(ws, state)
         if state.sessions >= state.settings.live_sessions:
             raise SocketClosedError(TRY_AGAIN_LATER, "too many practice sessions; try again soon")
         state.sessions += 1
         counted = True
-        session = PracticeSession(await run_in_threadpool(session_models, state))
+        session = PracticeSession(await run_in_threadpool(session_models, state), cal)
         await ws.send_text(json.dumps({"type": "ready"}))
         await serve_frames(ws, state, key, session)
     except SocketClosedError as e:
