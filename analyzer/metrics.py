@@ -30,6 +30,9 @@ from analyzer.types import (
     ScreenTarget,
 )
 
+# A frame's eye-contact call made with less confidence than this is a close call.
+CLOSE_CALL = 0.8
+
 
 def frame_durations(times_s: Sequence[float], nominal_dt_s: float) -> list[float]:
     """How long each analyzed frame stands for: the gap to the next one (capped at 3 periods)."""
@@ -145,6 +148,13 @@ def person_metrics(
     ec = [s.eye_contact for s in samples]
     ec_ratio, ec_cov = ratio_and_coverage(ec, dts)
     ec_runs = runs(ec, times, dts, ep.bridge_gap_s)
+    close, _ = ratio_and_coverage(
+        [
+            None if s.eye_contact_confidence is None else s.eye_contact_confidence < CLOSE_CALL
+            for s in samples
+        ],
+        dts,
+    )
 
     att_ratio, att_cov = ratio_and_coverage([s.on_screen for s in samples], dts)
     t = screen_target
@@ -188,6 +198,7 @@ def person_metrics(
             bouts=bout_stats(ec_runs),
             look_away_episodes=episodes(ec_runs, False, ep.look_away_min_s),
             staring_episodes=episodes(ec_runs, True, ep.staring_min_s),
+            close_calls=_r(close),
         ),
         attention=attention,
         posture=PostureMetrics(

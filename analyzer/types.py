@@ -199,6 +199,7 @@ class PersonSample:
     gaze_pitch_deg: float | None = None
     eyes_closed: bool | None = None
     eye_contact: bool | None = None
+    eye_contact_confidence: float | None = None  # of this frame's call, 0.5-1 (gaze.py)
     looking_down: bool | None = None
     arms_crossed: bool | None = None
     openness: float | None = None
@@ -243,6 +244,7 @@ class EyeContactMetrics:
     bouts: BoutStats
     look_away_episodes: tuple[Episode, ...]
     staring_episodes: tuple[Episode, ...]
+    close_calls: float | None = None  # share of measured frames called with confidence < 0.8
 
 
 @dataclass(frozen=True)

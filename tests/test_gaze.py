@@ -113,3 +113,19 @@ def test_view_relative_undoes_the_line_of_sight_share(face_xy: tuple[float, floa
     reported = rotation_between(np.array([0.0, 0.0, 1.0]), d)
     frontal = view_relative(reported, cam, face_xy)
     np.testing.assert_allclose(frontal, np.eye(3), atol=1e-9)
+
+
+def test_a_call_near_the_tolerance_is_a_close_one() -> None:
+    from analyzer.config import GazeConfig
+    from analyzer.signals.gaze import Gaze, contact_confidence
+
+    cfg = GazeConfig()
+    tol = cfg.eye_contact_tolerance_deg
+    at_edge = contact_confidence(Gaze(tol, 0.0), cfg)
+    assert at_edge == pytest.approx(0.5)
+    just_in = contact_confidence(Gaze(tol - cfg.gaze_error_deg, 0.0), cfg)
+    assert just_in == pytest.approx(0.841, abs=0.001)  # one error's width inside: 84%
+    assert contact_confidence(Gaze(0.0, 0.0), cfg) > 0.99
+    assert contact_confidence(Gaze(0.0, -45.0), cfg) > 0.99  # clearly away: sure too
+    sweep = [contact_confidence(Gaze(a, 0.0), cfg) for a in range(0, int(tol) + 1)]
+    assert sweep == sorted(sweep, reverse=True)

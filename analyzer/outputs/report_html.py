@@ -119,6 +119,17 @@ def _coverage_note(coverage: float) -> str:
     return "could not be measured in this recording"
 
 
+def _close_calls_note(close_calls: float | None) -> str:
+    """Said only when it matters: how much of the time the call was a close one, and so how
+    far the share could be off."""
+    if close_calls is None or close_calls < 0.1:
+        return ""
+    return (
+        f"; {close_calls:.0%} of it were close calls (the gaze near the edge of the lens), so "
+        f"read the share as give or take {close_calls / 2:.0%}"
+    )
+
+
 def _card(p: PersonReport, colour: str, still: bool) -> str:
     m = p.metrics
     ec, att, ex, po, hd = m.eye_contact, m.attention, m.expressiveness, m.posture, m.head
@@ -126,7 +137,7 @@ def _card(p: PersonReport, colour: str, still: bool) -> str:
         (
             "Eye contact",
             _pct(ec.ratio),
-            _coverage_note(ec.coverage),
+            _coverage_note(ec.coverage) + _close_calls_note(ec.close_calls),
             f"{ec.bouts.count} unbroken spans, the longest {_num(ec.bouts.longest_s, 1)} s"
             if ec.bouts.count
             else "",

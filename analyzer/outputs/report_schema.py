@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 # Versions a reader of this code accepts (minor versions only add fields, which default).
-READABLE_VERSIONS = ("1.1", "1.2", "1.3")
+READABLE_VERSIONS = ("1.1", "1.2", "1.3", "1.4")
 
 
 class _Model(BaseModel):
@@ -51,6 +51,12 @@ class EyeContactModel(_Model):
     )
     staring_episodes: list[EpisodeModel] = Field(
         description="Unbroken eye contact lasting at least staring_min_s."
+    )
+    close_calls: float | None = Field(
+        default=None,
+        description="Share of the measured time whose eye-contact call was a close one "
+        "(confidence under 0.8: the gaze within a few degrees of the tolerance; added in 1.4). "
+        "The ratio can be off by about half of it either way.",
     )
 
 
@@ -235,7 +241,7 @@ class GeneratorModel(_Model):
 
 
 class Report(_Model):
-    schema_version: Literal["1.1", "1.2", "1.3"] = "1.3"
+    schema_version: Literal["1.1", "1.2", "1.3", "1.4"] = "1.4"
     generator: GeneratorModel
     video: VideoModel
     layout: LayoutModel

@@ -173,3 +173,12 @@ def gaze_in_camera(face: FaceObservation, g: Gaze) -> DoubleArray:
 
 def is_eye_contact(g: Gaze, cfg: GazeConfig) -> bool:
     return g.off_axis_deg <= cfg.eye_contact_tolerance_deg
+
+
+def contact_confidence(g: Gaze, cfg: GazeConfig) -> float:
+    """How sure this frame's eye-contact call is (0.5-1): the chance that the true gaze lies
+    on the same side of the tolerance as the measured one, with a normal error of
+    ``gaze_error_deg``. A gaze near the tolerance is a close call, one far from it is not."""
+    margin = (cfg.eye_contact_tolerance_deg - g.off_axis_deg) / cfg.gaze_error_deg
+    p = 0.5 * (1.0 + math.erf(margin / math.sqrt(2.0)))
+    return max(p, 1.0 - p)

@@ -48,6 +48,9 @@ def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> 
             gaze_yaw_deg=None if g is None else g.yaw_deg,
             gaze_pitch_deg=None if g is None else g.pitch_deg,
             eye_contact=None if g is None else gaze.is_eye_contact(g, cfg.gaze),
+            eye_contact_confidence=None
+            if g is None
+            else round(gaze.contact_confidence(g, cfg.gaze), 3),
             looking_down=looking_down,
             smile=expression.smile(face.blendshapes),
             face_width_px=face.bbox_xyxy[2] - face.bbox_xyxy[0],

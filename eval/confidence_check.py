@@ -1,0 +1,64 @@
+"""Is each frame's eye-contact confidence what it says? Reliability on a labelled set.
+
+    python eval/confidence_check.py eye_rated_test
+
+Frames are grouped by the confidence of their (raw, per-frame) eye-contact call; in each group
+the share of calls that agree with the raters should be about the group's mean confidence.
+``gaze_error_deg`` was fitted on eye_rated_dev; checking the test split changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from analyzer.config import AnalyzerConfig
+from analyzer.evaluation import pick_person, read_manifest
+from analyzer.models import model_paths
+from analyzer.pipeline import analyze
+from analyzer.signals.gaze import Gaze, is_eye_contact
+
+EVAL = Path(__file__).resolve().parent
+BINS = ((0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.001))
+
+
+def main() -> None:
+    name = sys.argv[1] if len(sys.argv) > 1 else "eye_rated_test"
+    cfg = AnalyzerConfig()
+    models = model_paths(None)
+    reports = {}
+    conf, right = [], []
+    for item in read_manifest(EVAL / f"{name}.csv"):
+        if item.eye_contact is None:
+            continue
+        if item.file not in reports:
+            reports[item.file] = analyze(item.file, models, cfg, jobs=1)
+        person = pick_person(reports[item.file], item.person)
+        if person is None:
+            continue
+        samples = person.track.samples
+        start = item.start_s
+        s = samples[0] if start is None else min(samples, key=lambda x: abs(x.time_s - start))
+        if start is not None and abs(s.time_s - start) > 0.6 / cfg.analysis_fps:
+            continue
+        if s.eye_contact_confidence is None or s.gaze_yaw_deg is None or s.gaze_pitch_deg is None:
+            continue
+        call = is_eye_contact(Gaze(s.gaze_yaw_deg, s.gaze_pitch_deg), cfg.gaze)
+        conf.append(s.eye_contact_confidence)
+        right.append(call == item.eye_contact)
+    c, r = np.asarray(conf), np.asarray(right)
+    print(f"{name}: {len(c)} measured frames; calls right {r.mean():.3f}, ", end="")
+    print(f"mean confidence {c.mean():.3f}")
+    for lo, hi in BINS:
+        m = (c >= lo) & (c < hi)
+        if m.any():
+            print(
+                f"  confidence {lo:.2f}-{min(hi, 1):.2f}: {m.sum():3d} frames, mean confidence "
+                f"{c[m].mean():.3f}, right {r[m].mean():.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
