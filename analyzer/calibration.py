@@ -3,9 +3,11 @@ of the screen, in the live practice mode; saved, and reused by the batch analysi
 person's recordings.
 
 The gaze model has a vertical error of its own for each face (where the iris sits between the
-lids, how the eyes are set): on the dev labels a per-person vertical offset lifts eye contact's
-MCC from 0.73 to 0.84 (docs/accuracy.md). While the person looks into the lens, their measured
-gaze pitch *is* that offset, and it is taken off every later gaze
+lids, how the eyes are set): on the dev labels, offsets placed from each person's other contact
+frames lift eye contact's MCC from 0.73 to 0.84 (an optimistic estimate from 7 people:
+eval/oracle_calibration.py; no real calibration session has been measured). While the person
+looks into the lens, their measured gaze pitch *is* that offset, and it is taken off every
+later gaze
 (``GazeConfig.calibration_pitch_deg``). Where they look on the screen says how far the screen's
 middle is from the lens for them: if it is within the eye-contact tolerance, looking at the
 partner on the screen cannot be told from looking into the camera, and the calibration says so.
@@ -40,6 +42,11 @@ MIN_FRAMES = 8
 MAX_SPREAD_DEG = 6.0
 # A lens offset beyond this is not an error of the gaze model but someone looking elsewhere.
 MAX_OFFSET_DEG = 15.0
+# An offset this large is possible but suspicious: the person may have looked at the screen
+# instead of the lens (said, not refused).
+LARGE_OFFSET_DEG = 10.0
+# The screen's middle is within this of the lens for anyone who can see the screen.
+MAX_SCREEN_DEG = 60.0
 FORMAT = "presence-calibration/1"
 
 
@@ -67,6 +74,21 @@ class Calibration:
         y, p = math.radians(self.screen_yaw_deg), math.radians(self.screen_pitch_deg)
         return math.degrees(math.acos(max(-1.0, min(1.0, math.cos(y) * math.cos(p)))))
 
+    def advice(self, tolerance_deg: float) -> str | None:
+        """What the person should know about this calibration, in one sentence, or None."""
+        if math.hypot(self.lens_yaw_deg, self.lens_pitch_deg) >= LARGE_OFFSET_DEG:
+            return (
+                "your gaze read far from the lens: if you were looking at the screen rather "
+                "than into the lens itself, calibrate again"
+            )
+        if self.screen_is_camera(tolerance_deg):
+            return (
+                "from where you sit, looking at the middle of your screen counts as looking "
+                "into the camera: the two cannot be told apart (a camera nearer to where your "
+                "partner's face is shown would change that)"
+            )
+        return None
+
     def screen_is_camera(self, tolerance_deg: float) -> bool | None:
         """Looking at the screen's middle counts as eye contact for this person (so the two
         cannot be told apart)."""
@@ -92,7 +114,7 @@ def calibrate(
             f"calibration: the eyes were measured in {len(lens)} frame(s) while looking into "
             f"the lens, {MIN_FRAMES} are needed; face the camera in good light and try again"
         )
-    yaw, pitch, spread = _centre(lens)
+    yaw, pitch, spread = (round(v, 2) for v in _centre(lens))  # checked as it is kept
     if spread > MAX_SPREAD_DEG:
         raise CalibrationError(
             f"calibration: the gaze moved too much while looking into the lens ({spread:.0f} "
@@ -104,14 +126,11 @@ def calibrate(
             "than the eyes' measurement can be off; look into the lens itself and try again"
         )
     cal = Calibration(
-        lens_yaw_deg=round(yaw, 2),
-        lens_pitch_deg=round(pitch, 2),
-        lens_spread_deg=round(spread, 2),
-        frames=len(lens),
+        lens_yaw_deg=yaw, lens_pitch_deg=pitch, lens_spread_deg=spread, frames=len(lens)
     )
     if len(screen) >= MIN_FRAMES:
         s_yaw, s_pitch, s_spread = _centre(screen)
-        if s_spread <= MAX_SPREAD_DEG:
+        if s_spread <= MAX_SPREAD_DEG and math.hypot(s_yaw, s_pitch - pitch) <= MAX_SCREEN_DEG:
             cal = replace(
                 cal,
                 screen_yaw_deg=round(s_yaw, 2),
@@ -148,6 +167,8 @@ def from_dict(data: object, where: str) -> Calibration:
         spread, frames = number("lens_spread_deg"), number("frames")
         if lens_yaw is None or lens_pitch is None or spread is None or frames is None:
             raise ValueError("missing")
+        if not (0 <= spread <= MAX_SPREAD_DEG and MIN_FRAMES <= frames <= 100_000):
+            raise ValueError("out of range")
         cal = Calibration(
             lens_yaw_deg=lens_yaw,
             lens_pitch_deg=lens_pitch,
@@ -158,9 +179,11 @@ def from_dict(data: object, where: str) -> Calibration:
         )
     except (ValueError, OverflowError):
         raise CalibrationError(f"{where}: a calibration with missing or bad values") from None
-    values = [cal.lens_yaw_deg, cal.lens_pitch_deg, cal.screen_yaw_deg, cal.screen_pitch_deg]
-    if not all(v is None or math.isfinite(v) for v in values) or (
-        math.hypot(cal.lens_yaw_deg, cal.lens_pitch_deg) > MAX_OFFSET_DEG
+    screen = [v for v in (cal.screen_yaw_deg, cal.screen_pitch_deg) if v is not None]
+    if (
+        not all(math.isfinite(v) for v in (cal.lens_yaw_deg, cal.lens_pitch_deg, *screen))
+        or math.hypot(cal.lens_yaw_deg, cal.lens_pitch_deg) > MAX_OFFSET_DEG
+        or any(abs(v) > MAX_SCREEN_DEG for v in screen)
     ):
         raise CalibrationError(f"{where}: the calibration's offset is out of range")
     return cal
@@ -186,7 +209,7 @@ def load(path: Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise CalibrationError(f"{path}: cannot read the calibration ({e.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise CalibrationError(f"{path}: not a calibration file (not JSON)") from None
     return from_dict(data, str(path))
 

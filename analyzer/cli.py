@@ -482,6 +482,10 @@ def _cmd_live(args: argparse.Namespace) -> int:
     cfg = AnalyzerConfig(live=LiveConfig(soften_gaze_after_s=args.staring_s))
     if args.calibration_file is not None and not args.calibrate:
         cfg = calibration.apply(cfg, calibration.load(args.calibration_file))
+    if args.calibration_file is not None and args.calibrate:  # before the 10 s, not after
+        folder = args.calibration_file.absolute().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise InputError(f"{args.calibration_file}: cannot save the calibration there")
     opts = LiveOptions(
         source=args.source,
         window=not args.no_window,

@@ -40,13 +40,15 @@ class GazeConfig:
     # Vertical field of view MediaPipe's face geometry assumes; we use the same camera model.
     camera_vertical_fov_deg: float = 63.0
     # One person's measured gaze pitch while looking into the lens (a calibration: presence
-    # live --calibrate), taken off every gaze; 0: not calibrated. Only the vertical offset:
-    # on the dev labels a per-person vertical offset lifts eye contact's MCC from 0.73 to 0.84,
-    # and a horizontal one as well only to 0.76 (docs/accuracy.md).
+    # live --calibrate), taken off every gaze; 0: not calibrated. Only the vertical offset: on
+    # the dev labels, offsets placed from each person's other contact frames (an optimistic
+    # estimate, ~8 clips) lift eye contact's MCC from 0.73 to 0.84 vertically, and only to 0.76
+    # both ways (eval/oracle_calibration.py; docs/accuracy.md).
     calibration_pitch_deg: float = 0.0
     # The gaze's error on one frame (one standard deviation, degrees), for each frame's
     # confidence in its eye-contact call: fitted on the dev eye-contact labels (the best
-    # likelihood of the raters' calls given the measured angle: 5 deg; 4 and 6 are close).
+    # likelihood of the raters' calls given the measured angle, eval/fit_gaze_error.py: 5 deg;
+    # 4 and 6 are close). A one-dimensional model of the angle to the lens: an approximation.
     gaze_error_deg: float = 5.0
 
 

@@ -142,10 +142,15 @@ class PracticeSession:
     """The models and running numbers of one socket; opened at its first frame, closed with
     it. Frames come one at a time (the socket waits for each answer)."""
 
+    # A calibration can start at most this often (each one reloads the models once).
+    CALIBRATE_EVERY_S = 10.0
+
     def __init__(self, models: ModelPaths, cal: Calibration | None = None) -> None:
         self.models = models
+        self.calibration = cal  # the one practised with
         self.cfg = AnalyzerConfig() if cal is None else calibration.apply(AnalyzerConfig(), cal)
         self.calibrating: CalibrationRun | None = None
+        self.calibrated_at: float | None = None
         self.size: tuple[int, int] | None = None
         self.live: LiveSession | None = None
         self.start = time.monotonic()
@@ -183,12 +188,20 @@ class PracticeSession:
             message.update(self._calibration_step(result))
         return message
 
-    def calibrate(self) -> None:
+    def calibrate(self) -> bool:
         """Start the 10 s calibration: measured without any earlier one, and the practice
-        numbers start afresh once it is done."""
+        numbers start afresh once it is done. False (ignored): one is running, or one began
+        less than ``CALIBRATE_EVERY_S`` ago."""
+        now = time.monotonic()
+        if self.calibrating is not None or (
+            self.calibrated_at is not None and now - self.calibrated_at < self.CALIBRATE_EVERY_S
+        ):
+            return False
+        self.calibrated_at = now
         self.cfg = AnalyzerConfig()
         self.close()  # opened again, uncalibrated, at the next frame
         self.calibrating = CalibrationRun()
+        return True
 
     def _calibration_step(self, live: LiveFrame) -> dict[str, Any]:
         assert self.calibrating is not None
@@ -202,11 +215,18 @@ class PracticeSession:
         run, self.calibrating = self.calibrating, None
         try:
             cal = run.result()
-        except CalibrationError as e:
+        except CalibrationError as e:  # practise on as before, with the earlier one if any
+            if self.calibration is not None:
+                self.cfg = calibration.apply(AnalyzerConfig(), self.calibration)
+                self.close()
             return {"calibration_error": str(e)}
+        self.calibration = cal
         self.cfg = calibration.apply(AnalyzerConfig(), cal)
         self.close()  # the practice starts afresh, calibrated
-        return {"calibration": calibration.to_dict(cal)}
+        return {
+            "calibration": calibration.to_dict(cal),
+            "calibration_advice": cal.advice(self.cfg.gaze.eye_contact_tolerance_deg),
+        }
 
     def close(self) -> None:
         if self.live is not None:

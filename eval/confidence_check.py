@@ -54,10 +54,19 @@ def main() -> None:
     for lo, hi in BINS:
         m = (c >= lo) & (c < hi)
         if m.any():
+            a, b = _wilson(int(r[m].sum()), int(m.sum()))
             print(
                 f"  confidence {lo:.2f}-{min(hi, 1):.2f}: {m.sum():3d} frames, mean confidence "
-                f"{c[m].mean():.3f}, right {r[m].mean():.3f}"
+                f"{c[m].mean():.3f}, right {r[m].mean():.3f} (95% {a:.2f}-{b:.2f})"
             )
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's 95% interval of a share k/n."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 if __name__ == "__main__":

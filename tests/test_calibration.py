@@ -28,7 +28,7 @@ from analyzer.signals.gaze import gaze
 from tests.builders import face
 from tests.conftest import media, models_dir
 
-CLIP = "talking/liveportrait_d6.mp4"  # 33.6 s, a person talking into the camera
+CLIP = "talking/npg_head_stationary.mp4"  # 16 s, a still head looking into the camera
 
 
 def _around(
@@ -183,3 +183,23 @@ def test_live_calibration_on_a_real_clip_is_saved_and_reused_by_analyze(tmp_path
     assert refused.stderr.strip().splitlines() == [
         f"presence: error: {bad}: not a calibration file (not JSON)"
     ]
+
+
+def test_what_is_kept_is_what_was_checked(tmp_path: Path) -> None:
+    """An offset just under the limit that rounds over it is refused when made, not later
+    when read back (the browser keeps what the server made and sends it with each hello)."""
+    with pytest.raises(CalibrationError, match="from the lens"):
+        calibrate([(10.6065, 10.6065)] * 10)
+    cal = calibrate([(0.0, -10.5)] * 10)
+    path = tmp_path / "c.json"
+    save(cal, path)
+    assert load(path) == cal
+    advice = cal.advice(16.0)
+    assert advice is not None and "calibrate again" in advice  # 10.5 deg: suspicious, said
+
+
+def test_a_deeply_nested_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 30_000 + "]" * 30_000)  # under the size limit, too deep to parse
+    with pytest.raises(CalibrationError, match="not JSON"):
+        load(path)

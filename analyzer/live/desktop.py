@@ -7,7 +7,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -20,7 +20,7 @@ from analyzer.models import ModelPaths
 from analyzer.native_logs import divert_native_stderr
 from analyzer.outputs.overlay import draw
 from analyzer.outputs.report import summary, write_outputs
-from analyzer.types import ImageArray, SourceKind, VideoInfo
+from analyzer.types import ImageArray, SourceKind
 from analyzer.video import FrameSource, LatestFrame, VideoWriter, open_source
 
 WINDOW = "Presence - practice (q: quit, r: reset, s: snapshot)"
@@ -60,29 +60,35 @@ def _calibrate(
     opts: LiveOptions,
     models: ModelPaths,
     cfg: AnalyzerConfig,
-    info: VideoInfo,
-    camera: LatestFrame,
+    source: FrameSource,
     show: Callable[[ImageArray], bool],
 ) -> AnalyzerConfig | None:
     """The 10 s calibration on the first frames (one person): the settings to practise with,
-    or None when the window was closed."""
+    or None when the window was closed. Measured without any earlier calibration."""
+    info = source.info
     run = CalibrationRun()
-    with LiveSession(models, cfg, info, people=1) as session:
-        while True:
-            frame = camera.next(timeout_s=5.0)
-            if frame is None:
-                raise CalibrationError("calibration: the camera stopped before it was done")
-            live = session.process(frame)
-            person = live.people[0] if len(live.people) == 1 else None
-            gaze = None
-            if person is not None and person.gaze_yaw_deg is not None:
-                assert person.gaze_pitch_deg is not None
-                gaze = (person.gaze_yaw_deg, person.gaze_pitch_deg)
-            prompt = run.push(live.time_s, gaze)
-            if prompt is None:
-                break
-            if not show(draw(frame.rgb, live, prompt=prompt)):
-                return None
+    plain = replace(cfg, gaze=replace(cfg.gaze, calibration_pitch_deg=0.0))
+    with LiveSession(models, plain, info, people=1) as session:
+        # the clock starts once the models are loaded (a file played as a camera keeps its start)
+        camera = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)
+        try:
+            while True:
+                frame = camera.next(timeout_s=5.0)
+                if frame is None:
+                    raise CalibrationError("calibration: the camera stopped before it was done")
+                live = session.process(frame)
+                one = live.people[0] if len(live.people) == 1 else None
+                gaze = None
+                if one is not None and one.gaze_yaw_deg is not None:
+                    assert one.gaze_pitch_deg is not None
+                    gaze = (one.gaze_yaw_deg, one.gaze_pitch_deg)
+                prompt = run.push(live.time_s, gaze)
+                if prompt is None:
+                    break
+                if not show(draw(frame.rgb, live, prompt=prompt)):
+                    return None
+        finally:
+            camera.close()
     cal = run.result()
     if opts.calibration_out is not None:
         save(cal, opts.calibration_out)
@@ -94,13 +100,9 @@ def _calibrate(
         + (f"; saved to {opts.calibration_out}" if opts.calibration_out is not None else ""),
         file=sys.stderr,
     )
-    if cal.screen_is_camera(cfg.gaze.eye_contact_tolerance_deg):
-        print(
-            "note: from where you sit, looking at the middle of your screen counts as looking "
-            "into the camera; move the camera closer to where your partner's face is shown, or "
-            "know that the two cannot be told apart",
-            file=sys.stderr,
-        )
+    advice = cal.advice(cfg.gaze.eye_contact_tolerance_deg)
+    if advice is not None:
+        print(f"note: {advice}", file=sys.stderr)
     return apply(cfg, cal)
 
 
@@ -119,13 +121,7 @@ def _run(
     if opts.window:
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
     if opts.calibrate:
-        calibrating = LatestFrame(source, pace=info.kind != SourceKind.CAMERA)
-        try:
-            calibrated = _calibrate(
-                opts, models, cfg, info, calibrating, lambda img: _show(opts, img)
-            )
-        finally:
-            calibrating.close()
+        calibrated = _calibrate(opts, models, cfg, source, lambda img: _show(opts, img))
         if calibrated is None:  # the window was closed during the calibration
             cv2.destroyAllWindows()
             return LiveResult(frames=0, dropped=0, seconds=0.0, mean_fps=0.0)
@@ -195,4 +191,5 @@ def _show(opts: LiveOptions, img: ImageArray) -> bool:
     if not opts.window:
         return True
     cv2.imshow(WINDOW, img[:, :, ::-1])
-    return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+    quit_key = (cv2.waitKey(1) & 0xFF) in (ord("q"), 27)
+    return not quit_key and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1

@@ -120,13 +120,12 @@ def _coverage_note(coverage: float) -> str:
 
 
 def _close_calls_note(close_calls: float | None) -> str:
-    """Said only when it matters: how much of the time the call was a close one, and so how
-    far the share could be off."""
+    """Said only when it matters: how much of the time the call was a close one."""
     if close_calls is None or close_calls < 0.1:
         return ""
     return (
-        f"; {close_calls:.0%} of it were close calls (the gaze near the edge of the lens), so "
-        f"read the share as give or take {close_calls / 2:.0%}"
+        f"; {close_calls:.0%} of it were close calls (the gaze near the edge of what counts as "
+        "eye contact), moments that could go either way"
     )
 
 

@@ -55,8 +55,8 @@ class EyeContactModel(_Model):
     close_calls: float | None = Field(
         default=None,
         description="Share of the measured time whose eye-contact call was a close one "
-        "(confidence under 0.8: the gaze within a few degrees of the tolerance; added in 1.4). "
-        "The ratio can be off by about half of it either way.",
+        "(confidence under 0.8: the gaze within a few degrees of the tolerance; added in 1.4): "
+        "moments that could go either way.",
     )
 
 

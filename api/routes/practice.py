@@ -12,8 +12,10 @@ most 960 px on the long side), answered by one ``{"type": "frame", ...}`` text m
 keeps at most two frames in flight, so it never builds a backlog). The text message
 ``{"type": "calibrate"}`` starts the 10 s calibration (``analyzer.calibration``): the answers
 carry ``"prompt"`` while it runs, and the one that ends it ``"calibration"`` (to keep and send
-with a later hello, or to save for ``presence analyze --calibration``) or
-``"calibration_error"`` (one line).
+with a later hello, or to save for ``presence analyze --calibration``) with
+``"calibration_advice"`` (a sentence, or null), or ``"calibration_error"`` (one line; the
+earlier calibration stays). A ``calibrate`` while one runs, or within 10 s of the last, is
+ignored.
 
 Every way a socket ends has a close code and a one-line reason:
 
@@ -109,7 +111,7 @@ async def hello_key(ws: WebSocket, state: AppState) -> tuple[str, Calibration | 
         raise SocketClosedError(message.get("code", 1000), "the client closed")
     try:
         hello = json.loads(message.get("text") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         hello = None
     key = hello.get("key") if isinstance(hello, dict) else None
     if not isinstance(key, str):
@@ -157,7 +159,9 @@ async def serve_frames(ws: WebSocket, state: AppState, key: str, session: Practi
             return
         data = message.get("bytes")
         if data is None and _is_calibrate(message.get("text")):
-            session.calibrate()  # the next frames' answers carry its prompts, then its result
+            # the next frames' answers carry its prompts, then its result (ignored while one
+            # runs or right after one began)
+            await run_in_threadpool(session.calibrate)
             continue
         if data is None:
             raise SocketClosedError(UNSUPPORTED_DATA, "expected binary JPEG frames after ready")
