@@ -3,14 +3,15 @@ stitch job.
 
 A video longer than ``split_above_s`` is not analyzed by the worker that takes its job. That
 worker plans it instead (``analyzer.pipeline.plan_split``: the layout read once, the video cut
-at keyframes into segments of about ``split_segment_s``), keeps the plan in the work store, and
-in one transaction records the segments and defers a job for each. Any worker takes a segment
-job and observes its segment (``analyzer.segments.observe_segment``: the models' half of the
-work) into the work store. The segment job that finishes last decides the fan-in: marking its
-segment done and deferring the stitch job happen in one transaction, after a row lock on the
-attempt's split record, so exactly one stitch is deferred however the segments interleave.
-The stitch job runs every frame through the one tracker in order (``analyzer.pipeline
-.analyze_observed``: as a one-process run would) and writes the outputs as a whole analysis does.
+into segments of about ``split_segment_s``, a cut moved to a keyframe within 2 s), keeps the
+plan in the work store, and in one transaction records the segments and defers a job for each.
+Any worker takes a segment job and observes its segment (``analyzer.segments.observe_segment``:
+the models' half of the work) into the work store. The segment job that finishes last decides
+the fan-in: marking its segment done and deferring the stitch job happen in one transaction,
+after a row lock on the attempt's split record, so exactly one stitch is deferred however the
+segments interleave. The stitch job runs every frame through the one tracker in order
+(``analyzer.pipeline.analyze_observed``: as a one-process run would) and writes the outputs as
+a whole analysis does.
 
 The analysis keeps its one attempt number through planning, segments and stitch, so every
 write stays fenced as in ``api.store``. A segment or stitch job whose process dies is retried
@@ -19,9 +20,10 @@ by Procrastinate (its stalled-job sweep when the worker itself is lost), up to
 
 The work store is the object store (``PRESENCE_STORAGE_URL``) or, without one, the data folder
 (one machine, or a folder every worker shares). It holds the plan and the segments' results as
-pickles under ``work/<id>/<attempt>/``: the service must be the only writer there (as for the
-database), since reading a pickle runs what it says. ``work/<id>`` is removed when the analysis
-ends or is deleted.
+pickles under ``work/<id>/<attempt>/``, signed (``_signing_key``): a pickle runs what it says
+when read, so a worker reads only what a node holding the database address wrote.
+``work/<id>`` is removed when the analysis ends or is deleted, ``work/<id>/<attempt>`` when that
+attempt is superseded.
 """
 
 from __future__ import annotations
@@ -117,7 +119,11 @@ class WorkFileError(Exception):
 
 
 def remove_work(settings: ApiSettings, analysis_id: str, attempt: int | None = None) -> None:
-    """What the segments of an analysis (or of one attempt of it) left in the work store."""
+    """What the segments of an analysis (or of one attempt of it) left in the work store.
+    Nothing to do outside cluster mode (only a cluster splits; and the embedded default must
+    not need the cluster extra's fsspec)."""
+    if not settings.cluster:
+        return
     prefix = f"work/{analysis_id}" + ("" if attempt is None else f"/{attempt}")
     work_store(settings).remove(prefix)
 

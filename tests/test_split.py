@@ -65,7 +65,9 @@ def test_progress_is_the_segments_mean_after_planning(
     assert job.progress == pytest.approx(split.PLANNED + split.SEGMENTS * 0.5)
 
 
-def test_work_files_are_signed_and_removed(settings: ApiSettings) -> None:
+def test_work_files_are_signed_and_removed(tmp_path: Path) -> None:
+    # a cluster's settings (nothing connects to this database here)
+    settings = ApiSettings(data_dir=tmp_path, database_url="postgresql://presence@db/presence")
     result = SegmentResult(Segment(0, 0.0, None), frames=(), warnings=("w",), decoded_s=12.5)
     split.save_segment(settings, ID, 1, result)
     key = f"work/{ID}/1/segment-00000.pkl"
@@ -79,3 +81,9 @@ def test_work_files_are_signed_and_removed(settings: ApiSettings) -> None:
     assert path.is_file()
     split.remove_work(settings, ID)
     assert not (settings.data_dir / "work" / ID).exists()
+
+
+def test_the_embedded_default_has_no_work_files(settings: ApiSettings) -> None:
+    (settings.data_dir / "work" / ID).mkdir(parents=True)
+    split.remove_work(settings, ID)  # not a cluster: nothing to do, nothing imported
+    assert (settings.data_dir / "work" / ID).is_dir()
