@@ -17,7 +17,8 @@ connection (pure functions over the two partners' samples, aligned frame by fram
   own within ``mirror_window_s``, beside how many a partner smiling at random would answer.
 * **Moments of connection**: spans where both are engaged at once (mutual gaze, or both looking
   into their cameras) and share a positive expression (both smiling, or both more expressive
-  than their own usual), at least ``min_moment_s`` long, ranked by length and warmth.
+  than their own usual: above their upper quartile), at least ``min_moment_s`` long, ranked by
+  length and warmth.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ Arr = npt.NDArray[np.float64]
 
 
 HEAD_RADIUS_CM = 10.0  # half a head's height with hair; a gaze anywhere on the head counts
+
+
+# "More expressive than usual": above this percentile of the person's own expressiveness.
+LIVELIER_PERCENTILE = 75.0
 
 
 def looking_at(a: PersonSample, b: PersonSample, tolerance_deg: float) -> bool | None:
@@ -346,8 +351,11 @@ def connection_moments(
     looking into their cameras on a call, looking at each other in one room) and warm."""
 
     def usual(samples: Sequence[PersonSample]) -> float | None:
+        """Above this a person is more expressive than their own usual: their upper quartile
+        (the median would call half of anyone's time "more than usual", and two strangers'
+        chance halves would meet)."""
         v = [s.expressiveness for s in samples if s.expressiveness is not None]
-        return float(np.median(v)) if v else None
+        return float(np.percentile(v, LIVELIER_PERCENTILE)) if v else None
 
     ua, ub = usual(a), usual(b)
     both_warm = [
