@@ -193,7 +193,7 @@ def test_api_only_node_queues_and_workers_analyze_with_the_pipelines_report(
         "report.json",
         "timeline.csv",
     ]
-    assert _objects(s3, f"uploads/{analysis_id}/") == []
+    assert _gone(s3, f"uploads/{analysis_id}/") == []
     assert not (api.data_dir / "results" / analysis_id).exists()
     # DELETE removes everything in the store too
     assert client.delete(f"/v1/analyses/{analysis_id}").status_code == 204
@@ -240,8 +240,32 @@ def test_worker_killed_mid_job_the_job_completes_once_on_the_other(
         "report.json",
         "timeline.csv",
     ]
-    assert _objects(s3, f"uploads/{analysis_id}/") == []
+    assert _gone(s3, f"uploads/{analysis_id}/") == []
     assert client.get(f"/v1/analyses/{analysis_id}/report").status_code == 200
+
+
+def _gone(s3: dict[str, str], prefix: str, timeout_s: float = 20) -> list[str]:
+    """What is left under ``prefix`` once a worker's clean-up after finishing has had time
+    (it runs after the analysis is marked done)."""
+    deadline = time.monotonic() + timeout_s
+    left = _objects(s3, prefix)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.25)
+        left = _objects(s3, prefix)
+    return left
+
+
+def _segments_running(env: dict[str, str], analysis_id: str) -> int:
+    """Segments of the analysis that a worker has begun and not finished (from the database)."""
+    import psycopg
+
+    with psycopg.connect(env["PRESENCE_DATABASE_URL"]) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM analysis_segments "
+            "WHERE analysis_id = %s AND tries > 0 AND NOT done",
+            (analysis_id,),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _assert_like_unsplit(split: dict[str, Any], whole: dict[str, Any], seams: int) -> None:
@@ -294,8 +318,8 @@ def test_long_video_split_across_both_workers_is_faster_with_the_unsplit_report(
     assert together  # both workers observed a segment at once
     split = client.get(f"/v1/analyses/{two_id}/report").json()
     _assert_like_unsplit(split, whole, seams=1)
-    assert _objects(s3, f"work/{two_id}/") == []  # the segments' results are gone once done
-    assert _objects(s3, f"uploads/{two_id}/") == []
+    assert _gone(s3, f"work/{two_id}/") == []  # the segments' results are gone once done
+    assert _gone(s3, f"uploads/{two_id}/") == []
     # the same with one worker: the segments one after the other
     workers[1].stop()
     try:
@@ -318,8 +342,9 @@ def test_worker_killed_mid_segment_the_long_video_completes_once(
     assert r.status_code == 202, r.text
     analysis_id = r.json()["id"]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and sum(w.busy() for w in workers) < 2:
-        time.sleep(0.1)  # both segments being observed
+    while time.monotonic() < deadline and _segments_running(env, analysis_id) < 2:
+        time.sleep(0.1)  # both segments taken: each worker (concurrency 1) observes one
+    assert _segments_running(env, analysis_id) == 2
     time.sleep(2.0)
     victim = next(w for w in workers if w.busy())
     victim.kill()
@@ -329,7 +354,7 @@ def test_worker_killed_mid_segment_the_long_video_completes_once(
     assert body["attempts"] == 1  # the attempt went on: only the killed segment was run again
     report = client.get(f"/v1/analyses/{analysis_id}/report")
     assert report.status_code == 200
-    assert _objects(s3, f"work/{analysis_id}/") == []
+    assert _gone(s3, f"work/{analysis_id}/") == []
     keys = _objects(s3, f"results/{analysis_id}/")
     assert sorted(k.rsplit("/", 1)[-1] for k in keys) == [
         "report.html",
