@@ -110,6 +110,8 @@ def run_worker(
         outcome = f"internal error ({type(e).__name__}); the log is {log_path.name}"
     stop.set()
     beating.join(timeout=30)  # no heartbeat write overlaps the outcome's (row-lock order)
+    if outcome is None and not report_ready:  # a segment observed, or a video planned
+        log_path.unlink(missing_ok=True)  # (a whole or stitch run removes it when done)
     if outcome is None and stage == "segment":
         assert index is not None
         split.segment_done(engine, job_id, attempt, index)  # the last one defers the stitch
