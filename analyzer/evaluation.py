@@ -329,6 +329,32 @@ def _samples_for(item: LabelledItem, person: PersonReport, period_s: float) -> l
     return [s for s in samples if item.start_s <= s.time_s <= item.end_s]
 
 
+@dataclass(frozen=True)
+class LabelledFrame:
+    """A frame labelled for eye contact and the pipeline's sample of it."""
+
+    item: LabelledItem
+    sample: PersonSample
+
+
+def eye_contact_frames(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> list[LabelledFrame]:
+    """Every item of a manifest labelled for eye contact with the samples the pipeline measured
+    for it, picked as ``evaluate_manifest`` picks them (items with no person or no sample there
+    are left out): for the scripts that look at the gaze behind the calls (eval/)."""
+    reports: dict[Path, AnalysisReport] = {}
+    period_s = 0.6 / cfg.analysis_fps
+    frames = []
+    for item in read_manifest(path):
+        if item.eye_contact is None:
+            continue
+        if item.file not in reports:
+            reports[item.file] = analyze(item.file)
+        person = pick_person(reports[item.file], item.person)
+        if person is not None:
+            frames += [LabelledFrame(item, s) for s in _samples_for(item, person, period_s)]
+    return frames
+
+
 def _majority(values: Iterable[bool | None]) -> bool | None:
     measured = [v for v in values if v is not None]
     if not measured:
@@ -346,6 +372,7 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
     arms: list[tuple[bool, bool | None, str]] = []
     expr: list[tuple[float, float | None]] = []
     looks: list[tuple[bool, bool | None, str]] = []
+    looking: dict[int, list[bool | None]] = {}  # a person's series, once per person
     closed_n = closed_unmeasured = 0
     errors = []
     period_s = 0.6 / cfg.analysis_fps
@@ -373,7 +400,7 @@ def evaluate_manifest(path: Path, analyze: Analyze, cfg: AnalyzerConfig) -> Mani
         if item.looks_at_partner is not None:
             at = None
             if person is not None and not isinstance(report, str):
-                at = _looking_at_partner(report, person, samples, cfg)
+                at = _looking_at_partner(report, person, samples, cfg, looking)
             looks.append((item.looks_at_partner, at, source))
     return ManifestResult(
         name=path.stem,
@@ -391,18 +418,22 @@ def _looking_at_partner(
     person: PersonReport,
     samples: Sequence[PersonSample],
     cfg: AnalyzerConfig,
+    series_of: dict[int, list[bool | None]],
 ) -> bool | None:
     """What the report's partner analysis says of ``person`` looking at the other person on
-    ``samples``: measured only where it makes the claim (two people, in one room)."""
+    ``samples``: measured only where it makes the claim (two people, in one room).
+    ``series_of`` keeps each person's series (by the person's identity) for their next items."""
     if report.partners is None or report.partners.same_room is not True or not samples:
         return None
-    other = next(p for p in report.people if p is not person)
-    series = looking_at_partner(
-        person.track.samples,
-        other.track.samples,
-        cfg.partners.partner_tolerance_deg,
-        cfg.smoothing.gaze_window_s,
-    )
+    if id(person) not in series_of:
+        other = next(p for p in report.people if p is not person)
+        series_of[id(person)] = looking_at_partner(
+            person.track.samples,
+            other.track.samples,
+            cfg.partners.partner_tolerance_deg,
+            cfg.smoothing.gaze_window_s,
+        )
+    series = series_of[id(person)]
     index = {id(s): i for i, s in enumerate(person.track.samples)}
     return _majority(series[index[id(s)]] for s in samples)
 

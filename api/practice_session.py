@@ -205,11 +205,7 @@ class PracticeSession:
 
     def _calibration_step(self, live: LiveFrame) -> dict[str, Any]:
         assert self.calibrating is not None
-        one = live.people[0] if len(live.people) == 1 else None
-        gaze = None
-        if one is not None and one.gaze_yaw_deg is not None and one.gaze_pitch_deg is not None:
-            gaze = (one.gaze_yaw_deg, one.gaze_pitch_deg)
-        prompt = self.calibrating.push(live.time_s, gaze)
+        prompt = self.calibrating.push(live.time_s, live.lone_gaze())
         if prompt is not None:
             return {"prompt": prompt}
         run, self.calibrating = self.calibrating, None

@@ -176,6 +176,24 @@ def load_plan(settings: ApiSettings, analysis_id: str, attempt: int) -> SplitPla
     return plan
 
 
+def _out_of_tries(
+    s: Session,
+    engine: Engine,
+    settings: ApiSettings,
+    analysis_id: str,
+    attempt: int,
+    tries: int,
+    what: str,
+) -> bool:
+    """A part taken ``max_attempts`` times already (its workers died each time) fails the
+    analysis now (True); else there is a try left (False)."""
+    if tries < settings.max_attempts:
+        return False
+    s.rollback()
+    give_up(engine, settings, analysis_id, attempt, what, tries, "its worker stopped reporting")
+    return True
+
+
 def claim_segment(
     engine: Engine, settings: ApiSettings, analysis_id: str, attempt: int, index: int
 ) -> int | None:
@@ -188,17 +206,15 @@ def claim_segment(
         seg = s.get(AnalysisSegment, (analysis_id, attempt, index), with_for_update=True)
         if seg is None or seg.done:
             return None
-        if seg.tries >= settings.max_attempts:
-            s.rollback()
-            give_up(
-                engine,
-                settings,
-                analysis_id,
-                attempt,
-                f"part {index + 1} of the analysis",
-                seg.tries,
-                "its worker stopped reporting",
-            )
+        if _out_of_tries(
+            s,
+            engine,
+            settings,
+            analysis_id,
+            attempt,
+            seg.tries,
+            f"part {index + 1} of the analysis",
+        ):
             return None
         seg.tries += 1
         seg.progress = 0.0
@@ -218,17 +234,15 @@ def claim_stitch(
         split = s.get(AnalysisSplit, (analysis_id, attempt), with_for_update=True)
         if split is None or split.remaining > 0:
             return None
-        if split.stitch_tries >= settings.max_attempts:
-            s.rollback()
-            give_up(
-                engine,
-                settings,
-                analysis_id,
-                attempt,
-                "putting the analysis together",
-                split.stitch_tries,
-                "its worker stopped reporting",
-            )
+        if _out_of_tries(
+            s,
+            engine,
+            settings,
+            analysis_id,
+            attempt,
+            split.stitch_tries,
+            "putting the analysis together",
+        ):
             return None
         split.stitch_tries += 1
         tries = split.stitch_tries

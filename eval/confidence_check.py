@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.config import AnalyzerConfig
-from analyzer.evaluation import pick_person, read_manifest
+from analyzer.evaluation import eye_contact_frames
 from analyzer.models import model_paths
 from analyzer.pipeline import analyze
 from analyzer.signals.gaze import Gaze, is_eye_contact
@@ -28,26 +28,17 @@ def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "eye_rated_test"
     cfg = AnalyzerConfig()
     models = model_paths(None)
-    reports = {}
     conf, right = [], []
-    for item in read_manifest(EVAL / f"{name}.csv"):
-        if item.eye_contact is None:
-            continue
-        if item.file not in reports:
-            reports[item.file] = analyze(item.file, models, cfg, jobs=1)
-        person = pick_person(reports[item.file], item.person)
-        if person is None:
-            continue
-        samples = person.track.samples
-        start = item.start_s
-        s = samples[0] if start is None else min(samples, key=lambda x: abs(x.time_s - start))
-        if start is not None and abs(s.time_s - start) > 0.6 / cfg.analysis_fps:
-            continue
+    frames = eye_contact_frames(
+        EVAL / f"{name}.csv", lambda f: analyze(f, models, cfg, jobs=1), cfg
+    )
+    for frame in frames:
+        s = frame.sample
         if s.eye_contact_confidence is None or s.gaze_yaw_deg is None or s.gaze_pitch_deg is None:
             continue
         call = is_eye_contact(Gaze(s.gaze_yaw_deg, s.gaze_pitch_deg), cfg.gaze)
         conf.append(s.eye_contact_confidence)
-        right.append(call == item.eye_contact)
+        right.append(call == frame.item.eye_contact)
     c, r = np.asarray(conf), np.asarray(right)
     print(f"{name}: {len(c)} measured frames; calls right {r.mean():.3f}, ", end="")
     print(f"mean confidence {c.mean():.3f}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.config import AnalyzerConfig
-from analyzer.evaluation import pick_person, read_manifest
+from analyzer.evaluation import eye_contact_frames
 from analyzer.models import model_paths
 from analyzer.pipeline import analyze
 from analyzer.signals.gaze import Gaze
@@ -33,25 +33,16 @@ def main() -> None:
         raise SystemExit("dev splits only: this chooses a setting")
     cfg = AnalyzerConfig()
     models = model_paths(None)
-    reports = {}
     angles, labels = [], []
-    for item in read_manifest(EVAL / f"{name}.csv"):
-        if item.eye_contact is None:
-            continue
-        if item.file not in reports:
-            reports[item.file] = analyze(item.file, models, cfg, jobs=1)
-        person = pick_person(reports[item.file], item.person)
-        if person is None:
-            continue
-        samples = person.track.samples
-        start = item.start_s
-        s = samples[0] if start is None else min(samples, key=lambda x: abs(x.time_s - start))
-        if start is not None and abs(s.time_s - start) > 0.6 / cfg.analysis_fps:
-            continue
+    frames = eye_contact_frames(
+        EVAL / f"{name}.csv", lambda f: analyze(f, models, cfg, jobs=1), cfg
+    )
+    for frame in frames:
+        s = frame.sample
         if s.gaze_yaw_deg is None or s.gaze_pitch_deg is None:
             continue
         angles.append(Gaze(s.gaze_yaw_deg, s.gaze_pitch_deg).off_axis_deg)
-        labels.append(item.eye_contact)
+        labels.append(frame.item.eye_contact)
     a, y = np.asarray(angles), np.asarray(labels)
     tol = cfg.gaze.eye_contact_tolerance_deg
     print(f"{name}: {len(a)} measured frames, tolerance {tol:g} deg")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.config import AnalyzerConfig
-from analyzer.evaluation import pick_person, read_manifest
+from analyzer.evaluation import eye_contact_frames
 from analyzer.models import model_paths
 from analyzer.pipeline import analyze
 
@@ -44,21 +44,12 @@ def main() -> None:
     cfg = AnalyzerConfig()
     models = model_paths(None)
     rows: list[tuple[str, bool, float, float]] = []  # source and person, label, yaw, pitch
-    reports = {}
-    for item in read_manifest(EVAL / f"{name}.csv"):
-        if item.eye_contact is None:
-            continue
-        if item.file not in reports:
-            reports[item.file] = analyze(item.file, models, cfg, jobs=1)
-        person = pick_person(reports[item.file], item.person)
-        if person is None:
-            continue
-        samples = person.track.samples
-        start = item.start_s
-        s = samples[0] if start is None else min(samples, key=lambda x: abs(x.time_s - start))
-        if start is not None and abs(s.time_s - start) > 0.6 / cfg.analysis_fps:
-            continue
-        if s.gaze_yaw_deg is None or s.gaze_pitch_deg is None:
+    frames = eye_contact_frames(
+        EVAL / f"{name}.csv", lambda f: analyze(f, models, cfg, jobs=1), cfg
+    )
+    for frame in frames:
+        s, item = frame.sample, frame.item
+        if s.gaze_yaw_deg is None or s.gaze_pitch_deg is None or item.eye_contact is None:
             continue
         rows.append(
             (f"{item.file}:{item.person}", item.eye_contact, s.gaze_yaw_deg, s.gaze_pitch_deg)

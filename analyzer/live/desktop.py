@@ -77,12 +77,7 @@ def _calibrate(
                 if frame is None:
                     raise CalibrationError("calibration: the camera stopped before it was done")
                 live = session.process(frame)
-                one = live.people[0] if len(live.people) == 1 else None
-                gaze = None
-                if one is not None and one.gaze_yaw_deg is not None:
-                    assert one.gaze_pitch_deg is not None
-                    gaze = (one.gaze_yaw_deg, one.gaze_pitch_deg)
-                prompt = run.push(live.time_s, gaze)
+                prompt = run.push(live.time_s, live.lone_gaze())
                 if prompt is None:
                     break
                 if not show(draw(frame.rgb, live, prompt=prompt)):

@@ -64,6 +64,16 @@ class LiveFrame:
     fps: float
     latency_ms: float
 
+    def lone_gaze(self) -> tuple[float, float] | None:
+        """The gaze (yaw, pitch) of the one person in view; None with no one or several in
+        view, or the gaze not measured (what a calibration collects)."""
+        if len(self.people) != 1:
+            return None
+        p = self.people[0]
+        if p.gaze_yaw_deg is None or p.gaze_pitch_deg is None:
+            return None
+        return (p.gaze_yaw_deg, p.gaze_pitch_deg)
+
 
 def kind_cues(p: LivePerson, cfg: AnalyzerConfig) -> tuple[str, ...]:
     """Plain words for what the numbers say, gently."""
