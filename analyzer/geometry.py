@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from analyzer.types import DoubleArray
+from analyzer.types import Camera, DoubleArray, Region
 
 
 def rotation_between(a: DoubleArray, b: DoubleArray) -> DoubleArray:
@@ -17,3 +19,9 @@ def rotation_between(a: DoubleArray, b: DoubleArray) -> DoubleArray:
     k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], dtype=np.float64)
     out: DoubleArray = np.eye(3) + k + k @ k * ((1 - c) / (s * s))
     return out
+
+
+def camera_for(region: Region, vertical_fov_deg: float) -> Camera:
+    """The pinhole camera MediaPipe's face geometry assumes for an image of this region."""
+    focal = (region.height / 2.0) / math.tan(math.radians(vertical_fov_deg) / 2.0)
+    return Camera(center_xy=region.center_xy, focal_px=focal)

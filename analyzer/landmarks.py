@@ -20,7 +20,7 @@ import numpy as np
 
 from analyzer.config import AnalyzerConfig
 from analyzer.errors import ModelError
-from analyzer.geometry import rotation_between
+from analyzer.geometry import camera_for, rotation_between
 from analyzer.models import ModelPaths
 from analyzer.types import (
     Camera,
@@ -93,12 +93,6 @@ FACE_OVAL: tuple[int, ...] = (
 # ``FaceObservation.rotation`` is view-relative.
 RAY_SHARE_YAW = 0.24
 RAY_SHARE_PITCH = 0.32
-
-
-def camera_for(region: Region, vertical_fov_deg: float) -> Camera:
-    """The pinhole camera MediaPipe's face geometry assumes for an image of this region."""
-    focal = (region.height / 2.0) / math.tan(math.radians(vertical_fov_deg) / 2.0)
-    return Camera(center_xy=region.center_xy, focal_px=focal)
 
 
 def _orthonormal(m: DoubleArray) -> DoubleArray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.landmarks import camera_for
+from analyzer.geometry import camera_for
 from analyzer.types import FaceObservation, PoseObservation, Region
 
 FRAME = Region(0, 0, 640, 480)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analyzer.landmarks import camera_for
+from analyzer.geometry import camera_for
 from analyzer.signals.expression import (
     EXPRESSION_POINTS,
     N_SHAPE_FEATURES,

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from analyzer.config import GazeConfig
-from analyzer.landmarks import camera_for, view_relative
+from analyzer.geometry import camera_for
+from analyzer.landmarks import view_relative
 from analyzer.signals import gaze as g_
 from analyzer.types import Region
 from tests.builders import face
