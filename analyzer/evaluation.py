@@ -430,7 +430,7 @@ def _looking_at_partner(
         series_of[id(person)] = looking_at_partner(
             person.track.samples,
             other.track.samples,
-            cfg.partners.partner_tolerance_deg,
+            cfg.partners,
             cfg.smoothing.gaze_window_s,
         )
     series = series_of[id(person)]

@@ -48,36 +48,67 @@ Arr = npt.NDArray[np.float64]
 
 
 HEAD_RADIUS_CM = 10.0  # half a head's height with hair; a gaze anywhere on the head counts
+# Beyond this head turn the face model's head pose flattens (a head turned ~75° reads 50-68°) and
+# the body model's head direction is used where there is one (signals.facing).
+PROFILE_YAW_DEG = 45.0
 
 
 # "More expressive than usual": above this percentile of the person's own expressiveness.
 LIVELIER_PERCENTILE = 75.0
 
 
-def looking_at(a: PersonSample, b: PersonSample, tolerance_deg: float) -> bool | None:
-    """Does ``a`` look at ``b``'s head (same camera space)? None if either is not measured."""
-    if a.gaze_xyz is None or a.head_xyz_cm is None or b.head_xyz_cm is None:
+def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | None:
+    """Does ``a`` look at ``b``'s head (same camera space)? None if it cannot be told.
+
+    With ``a``'s gaze from the face model (eyes open, head turned less than
+    ``PROFILE_YAW_DEG``): the gaze ray within ``partner_tolerance_deg`` of ``b``'s head.
+    Otherwise (face in profile or not found), with the head's direction from the body model:
+    its horizontal direction within ``body_tolerance_deg`` of the direction to ``b`` (the eyes
+    can point 20-30° from the head, and the body model gives no up-down). Eyes seen closed:
+    None. How far each head is from the camera is known only to ``depth_uncertainty`` (a share
+    of its distance), which matters most for two people side by side: the call is made for the
+    nearest direction to ``b`` within that uncertainty."""
+    if a.head_xyz_cm is None or b.head_xyz_cm is None:
         return None
-    to_b = np.subtract(b.head_xyz_cm, a.head_xyz_cm)
-    n = float(np.linalg.norm(to_b))
-    if n < 1e-6:
+    profile = a.head_yaw_deg is not None and abs(a.head_yaw_deg) > PROFILE_YAW_DEG
+    if a.gaze_xyz is not None and not (profile and a.facing_xyz is not None):
+        ray, tolerance, flat = np.asarray(a.gaze_xyz), cfg.partner_tolerance_deg, False
+    elif a.facing_xyz is not None and not a.eyes_closed:
+        ray = np.array([a.facing_xyz[0], 0.0, a.facing_xyz[2]])  # horizontal only
+        tolerance, flat = cfg.body_tolerance_deg, True
+    else:
         return None
-    cos = float(np.dot(a.gaze_xyz, to_b) / n)
-    # up close a head fills more than the tolerance: anywhere on it counts
-    tol = max(tolerance_deg, math.degrees(math.atan2(HEAD_RADIUS_CM, n)))
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos)))) <= tol
+    u = cfg.depth_uncertainty
+    best: float | None = None
+    for k in np.linspace(1.0 - u, 1.0 + u, 9):
+        to_b = np.asarray(b.head_xyz_cm) * k - np.asarray(a.head_xyz_cm)
+        if flat:
+            to_b[1] = 0.0
+        n = float(np.linalg.norm(to_b))
+        if n < 1e-6:
+            continue
+        # up close a head fills more than the tolerance: anywhere on it counts
+        head_deg = math.degrees(math.atan2(HEAD_RADIUS_CM, n))
+        miss = _angle_deg(ray, to_b) - max(tolerance, head_deg)
+        best = miss if best is None else min(best, miss)
+    return None if best is None else best <= 0.0
+
+
+def _angle_deg(u: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> float:
+    cos = float(np.dot(u, v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
 def looking_at_partner(
     a: Sequence[PersonSample],
     b: Sequence[PersonSample],
-    tolerance_deg: float,
+    cfg: PartnerConfig,
     gaze_window_s: float,
 ) -> list[bool | None]:
     """Frame by frame, does ``a`` look at ``b``'s head (in one room; samples aligned)?
     Smoothed like eye contact: a majority over ``gaze_window_s``."""
     return majority_smooth(
-        [looking_at(x, y, tolerance_deg) for x, y in zip(a, b, strict=True)],
+        [looking_at(x, y, cfg) for x, y in zip(a, b, strict=True)],
         [x.time_s for x in a],
         gaze_window_s,
     )
@@ -423,8 +454,8 @@ def analyze_partners(
         mutual: list[bool | None] = [None] * len(a)
         look: tuple[float | None, float | None] = (None, None)
     elif same_room:
-        a_at_b = looking_at_partner(a, b, cfg.partner_tolerance_deg, gaze_window_s)
-        b_at_a = looking_at_partner(b, a, cfg.partner_tolerance_deg, gaze_window_s)
+        a_at_b = looking_at_partner(a, b, cfg, gaze_window_s)
+        b_at_a = looking_at_partner(b, a, cfg, gaze_window_s)
         mutual = [_both(p, q) for p, q in zip(a_at_b, b_at_a, strict=True)]
         look = (ratio_and_coverage(a_at_b, d)[0], ratio_and_coverage(b_at_a, d)[0])
     else:

@@ -542,7 +542,10 @@ def pair_report(
 
 
 def _measured_anything(track: PersonTrack) -> bool:
-    return any(s.face_visible or s.arms_crossed is not None for s in track.samples)
+    return any(
+        s.face_visible or s.arms_crossed is not None or s.facing_xyz is not None
+        for s in track.samples
+    )
 
 
 def session_report(
@@ -562,7 +565,7 @@ def session_report(
     if len(measured) < len(tracks):
         warnings.append(
             f"{len(tracks) - len(measured)} detection(s) in which nothing could be measured "
-            f"(no face, no arms) were left out"
+            f"(no face, arms or head direction) were left out"
         )
         tracks = [replace(t, id=i) for i, t in enumerate(measured, start=1)]
     if not tracks:

@@ -210,6 +210,8 @@ class PersonSample:
     on_screen: bool | None = None  # looking at the learned screen target (see attention.py)
     head_xyz_cm: tuple[float, float, float] | None = None  # in its camera's space
     gaze_xyz: tuple[float, float, float] | None = None  # unit vector, camera space
+    # the head's horizontal direction from the body model (signals.facing), unit vector
+    facing_xyz: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ mirrored smiles, moments of connection."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -46,16 +48,17 @@ def test_looking_at_the_partners_head() -> None:
     a_to_b = (1.0, 0.0, 0.0)
     a = _s(0, head_xyz_cm=a_pos, gaze_xyz=a_to_b)
     b = _s(0, head_xyz_cm=b_pos, gaze_xyz=(-1.0, 0.0, 0.0))
-    assert looking_at(a, b, 12.0) is True and looking_at(b, a, 12.0) is True
+    assert looking_at(a, b, CFG) is True and looking_at(b, a, CFG) is True
     into_camera = _s(0, head_xyz_cm=a_pos, gaze_xyz=(0.37, 0.0, 0.93))
-    assert looking_at(into_camera, b, 12.0) is False
-    assert looking_at(_s(0, head_xyz_cm=a_pos), b, 12.0) is None  # eyes closed: not measured
+    assert looking_at(into_camera, b, CFG) is False
+    assert looking_at(_s(0, head_xyz_cm=a_pos), b, CFG) is None  # eyes closed: not measured
 
 
 def test_gaze_rays_from_real_face_geometry() -> None:
     # Two faces side by side in one picture, as the face model gives them: the left person
     # turning their gaze towards the image right (positive yaw) meets the right person's head,
-    # and only there; into the lens (yaw 0) or the other way does not.
+    # and only there; into the lens (yaw 0) or the other way does not. A head whose distance
+    # is uncertain is a wider target toward and away from the camera, never the lens.
     def seen(center: tuple[float, float], g: Gaze) -> PersonSample:
         f = face(center=center, eye_half_width_px=8.0)
         return _s(
@@ -64,16 +67,19 @@ def test_gaze_rays_from_real_face_geometry() -> None:
             gaze_xyz=tuple(gaze_in_camera(f, g)),
         )
 
-    def hits(me: tuple[float, float], other: tuple[float, float]) -> list[int]:
-        them = seen(other, Gaze(0.0, 0.0))
-        return [y for y in range(-90, 91) if looking_at(seen(me, Gaze(y, 0.0)), them, 12.0)]
+    def hits(me: tuple[float, float], other: tuple[float, float], u: float) -> list[int]:
+        them, cfg = seen(other, Gaze(0.0, 0.0)), replace(CFG, depth_uncertainty=u)
+        return [y for y in range(-90, 91) if looking_at(seen(me, Gaze(y, 0.0)), them, cfg)]
 
     left, right = (160.0, 240.0), (480.0, 240.0)
-    to_right = hits(left, right)
-    assert to_right and min(to_right) > 45  # well to the image right, not into the lens
-    to_left = hits(right, left)
-    assert to_left and max(to_left) < -45
-    assert sorted(-y for y in to_left) == sorted(to_right)  # mirror images
+    for u, widest_deg in ((0.0, 45), (CFG.depth_uncertainty, 35)):
+        to_right = hits(left, right, u)
+        assert to_right and min(to_right) > widest_deg  # to the image right, not the lens
+        to_left = hits(right, left, u)
+        assert to_left and max(to_left) < -widest_deg
+        assert sorted(-y for y in to_left) == sorted(to_right)  # mirror images
+    exact, uncertain = hits(left, right, 0.0), hits(left, right, CFG.depth_uncertainty)
+    assert set(exact) < set(uncertain)
 
 
 def test_a_close_head_is_a_bigger_target() -> None:
@@ -81,8 +87,8 @@ def test_a_close_head_is_a_bigger_target() -> None:
     near, far = (0.0, 0.0, -40.0), (0.0, 0.0, -220.0)
     # 20 cm away, a gaze 20 degrees off still lands on the head (10 cm radius: 26.6 degrees)
     off = (float(np.sin(np.radians(20))), 0.0, -float(np.cos(np.radians(20))))
-    assert looking_at(_s(0, head_xyz_cm=me, gaze_xyz=off), _s(0, head_xyz_cm=near), 12.0)
-    assert not looking_at(_s(0, head_xyz_cm=me, gaze_xyz=off), _s(0, head_xyz_cm=far), 12.0)
+    assert looking_at(_s(0, head_xyz_cm=me, gaze_xyz=off), _s(0, head_xyz_cm=near), CFG)
+    assert not looking_at(_s(0, head_xyz_cm=me, gaze_xyz=off), _s(0, head_xyz_cm=far), CFG)
 
 
 def _signal(n: int, seed: int) -> np.ndarray:

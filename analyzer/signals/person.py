@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from analyzer.config import AnalyzerConfig
-from analyzer.signals import expression, gaze, posture
+from analyzer.geometry import camera_for
+from analyzer.signals import expression, facing, gaze, posture
 from analyzer.signals.head import head_pose
 from analyzer.types import DoubleArray, FloatArray, PersonDetection, PersonSample
 
@@ -60,5 +61,15 @@ def measure_person(det: PersonDetection, time_s: float, cfg: AnalyzerConfig) -> 
         features = expression.face_shape(face)
     if det.pose is not None:
         p = posture.posture(det.pose, cfg.posture)
-        sample = replace(sample, arms_crossed=p.arms_crossed, openness=p.openness)
+        camera = camera_for(det.region, cfg.gaze.camera_vertical_fov_deg)
+        toward = facing.facing_in_camera(det.pose, camera)
+        sample = replace(
+            sample,
+            arms_crossed=p.arms_crossed,
+            openness=p.openness,
+            facing_xyz=None if toward is None else _triple(toward),
+        )
+        if sample.head_xyz_cm is None:
+            at = facing.head_position_from_body_cm(det.pose, camera)
+            sample = replace(sample, head_xyz_cm=None if at is None else _triple(at))
     return Measured(sample=sample, expression_features=features)
