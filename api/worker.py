@@ -17,6 +17,7 @@ import re
 import shutil
 import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,10 @@ from api.settings import ApiSettings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from analyzer.config import AnalyzerConfig
     from analyzer.errors import AnalyzerError
     from analyzer.models import ModelPaths
+    from api.options import AnalysisOptions
 
 HEARTBEAT_S = 1.0
 
@@ -172,6 +175,38 @@ def _reason(e: AnalyzerError, media: Path, job: Analysis, settings: ApiSettings)
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What running a part of an analysis needs: the upload (relative to the working folder),
+    the options and settings it was asked with, the models."""
+
+    media: Path
+    options: AnalysisOptions
+    cfg: AnalyzerConfig
+    models: ModelPaths
+
+
+def _media(job: Analysis) -> Path:
+    assert job.upload_path is not None
+    return Path(Path(job.upload_path).name)  # relative to the upload folder
+
+
+@contextlib.contextmanager
+def _prepared(job: Analysis, settings: ApiSettings, log_path: Path) -> Iterator[_Prepared]:
+    """The job's options and models, the upload folder as the working folder (so no path of
+    the server appears in a message), MediaPipe's native log diverted to ``log_path``."""
+    from analyzer.native_logs import divert_native_stderr
+    from api.options import AnalysisOptions
+
+    assert job.upload_path is not None
+    options = AnalysisOptions.model_validate(json.loads(job.options))
+    cfg = options.to_config()
+    models = _models(settings)
+    os.chdir(Path(job.upload_path).parent)
+    with divert_native_stderr(log_path):
+        yield _Prepared(_media(job), options, cfg, models)
+
+
 def _observe(
     job: Analysis,
     attempt: int,
@@ -183,32 +218,24 @@ def _observe(
     """Observe one segment of a split video into the work store; None on success, else the
     one-line reason it failed."""
     from analyzer.errors import AnalyzerError
-    from analyzer.native_logs import divert_native_stderr
     from analyzer.segments import observe_segment
-    from api.options import AnalysisOptions
 
-    assert job.upload_path is not None
-    stored = Path(job.upload_path)
-    media = Path(stored.name)
     planned = split.load_plan(settings, job.id, attempt)
     segment = planned.segments[index]
     end_s = segment.end_s if segment.end_s is not None else planned.plan.duration_s
     length_s = max(1e-3, (end_s or segment.start_s + 1.0) - segment.start_s)
     try:
-        cfg = AnalysisOptions.model_validate(json.loads(job.options)).to_config()
-        models = _models(settings)
-        os.chdir(stored.parent)
-        with divert_native_stderr(log_path):
+        with _prepared(job, settings, log_path) as run:
             result = observe_segment(
-                str(media),
-                models,
-                cfg,
+                str(run.media),
+                run.models,
+                run.cfg,
                 planned.plan,
                 segment,
                 progress=lambda done_s: progress_box.__setitem__("value", done_s / length_s),
             )
     except AnalyzerError as e:
-        return _reason(e, media, job, settings)
+        return _reason(e, _media(job), job, settings)
     split.save_segment(settings, job.id, attempt, result)
     return None
 
@@ -226,39 +253,31 @@ def _analyze(
     write the outputs; None on success, else the one-line reason it failed. Raises
     ``Planned`` when a long video was planned as segments instead (cluster mode)."""
     from analyzer.errors import AnalyzerError, OutputError
-    from analyzer.native_logs import divert_native_stderr
     from analyzer.outputs.reel import with_reel
     from analyzer.outputs.report import FileWriter, write_outputs
     from analyzer.outputs.report_html import report_page
     from analyzer.pipeline import analyze, analyze_observed, plan_split
     from analyzer.video import open_source
-    from api.options import AnalysisOptions
 
-    assert job.upload_path is not None
-    stored = Path(job.upload_path)
-    media = Path(stored.name)  # relative to the upload folder, the working folder from here on
+    media = _media(job)
     try:
-        options = AnalysisOptions.model_validate(json.loads(job.options))
-        cfg = options.to_config()
-        models = _models(settings)
-        os.chdir(stored.parent)
-        with divert_native_stderr(log_path):
+        with _prepared(job, settings, log_path) as run:
             if stage == "stitch":
                 planned = split.load_plan(settings, job.id, attempt)
                 results = split.observed(settings, job.id, attempt, len(planned.segments))
-                report = analyze_observed(media, results, cfg, planned.plan)
+                report = analyze_observed(media, results, run.cfg, planned.plan)
             else:
                 with open_source(media, decode=False) as header:
                     duration_s = header.info.duration_s
                 if split.should_split(settings, duration_s):
-                    planned = plan_split(media, models, cfg, settings.split_segment_s)
+                    planned = plan_split(media, run.models, run.cfg, settings.split_segment_s)
                     if len(planned.segments) > 1:
                         split.record_split(engine, settings, job.id, attempt, planned)
                         raise Planned
                 report = analyze(
                     media,
-                    models,
-                    cfg,
+                    run.models,
+                    run.cfg,
                     progress=lambda f: progress_box.__setitem__("value", f),
                     jobs=settings.jobs or max(1, default_jobs() // max(1, settings.workers)),
                 )
@@ -266,7 +285,7 @@ def _analyze(
             report, video=dataclasses.replace(report.video, name=job.input_name)
         )
         extras: dict[str, FileWriter] = {}
-        if options.reel:
+        if run.options.reel:
             report, reel = with_reel(media, report, asked=False)
             if reel is not None:
                 extras["reel.mp4"] = reel
