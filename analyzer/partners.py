@@ -70,14 +70,10 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
     nearest direction to ``b`` within that uncertainty."""
     if a.head_xyz_cm is None or b.head_xyz_cm is None:
         return None
-    profile = a.head_yaw_deg is not None and abs(a.head_yaw_deg) > PROFILE_YAW_DEG
-    if a.gaze_xyz is not None and not (profile and a.facing_xyz is not None):
-        ray, tolerance, flat = np.asarray(a.gaze_xyz), cfg.partner_tolerance_deg, False
-    elif a.facing_xyz is not None and not a.eyes_closed:
-        ray = np.array([a.facing_xyz[0], 0.0, a.facing_xyz[2]])  # horizontal only
-        tolerance, flat = cfg.body_tolerance_deg, True
-    else:
+    sight = _sight(a, cfg)
+    if sight is None:
         return None
+    ray, tolerance, flat = sight
     u = cfg.depth_uncertainty
     best: float | None = None
     for k in np.linspace(1.0 - u, 1.0 + u, 9):
@@ -92,6 +88,29 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
         miss = _angle_deg(ray, to_b) - max(tolerance, head_deg)
         best = miss if best is None else min(best, miss)
     return None if best is None else best <= 0.0
+
+
+def _sight(a: PersonSample, cfg: PartnerConfig) -> tuple[Arr, float, bool] | None:
+    """The line ``a`` looks along, the tolerance around it, and whether it is only the head's
+    horizontal direction from the body model (no eyes, no up-down); None if not measured."""
+    profile = a.head_yaw_deg is not None and abs(a.head_yaw_deg) > PROFILE_YAW_DEG
+    if a.gaze_xyz is not None and not (profile and a.facing_xyz is not None):
+        return np.asarray(a.gaze_xyz, dtype=np.float64), cfg.partner_tolerance_deg, False
+    if a.facing_xyz is not None and not a.eyes_closed:
+        ray = np.array([a.facing_xyz[0], 0.0, a.facing_xyz[2]])  # horizontal only
+        return ray, cfg.body_tolerance_deg, True
+    return None
+
+
+def head_direction_share(
+    a: Sequence[PersonSample], b: Sequence[PersonSample], cfg: PartnerConfig
+) -> float | None:
+    """Of the frames where it is measured whether ``a`` looks at ``b``, the share judged from
+    the head's direction alone (face in profile or not found: see ``looking_at``)."""
+    measured = [x for x, y in zip(a, b, strict=True) if looking_at(x, y, cfg) is not None]
+    if not measured:
+        return None
+    return sum(1 for x in measured if (s := _sight(x, cfg)) is not None and s[2]) / len(measured)
 
 
 def _angle_deg(u: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> float:

@@ -31,7 +31,7 @@ from analyzer.landmarks import (
 )
 from analyzer.metrics import person_metrics
 from analyzer.models import ModelPaths
-from analyzer.partners import analyze_partners
+from analyzer.partners import analyze_partners, head_direction_share
 from analyzer.people import (
     PersonTracker,
     appearance,
@@ -541,6 +541,25 @@ def pair_report(
     )
 
 
+# Say so when at least this share of a person's looking at the other rests on the head's
+# direction alone.
+HEAD_DIRECTION_WARN_SHARE = 0.2
+
+
+def _head_direction_warnings(people: list[PersonReport], cfg: AnalyzerConfig) -> list[str]:
+    """One room: whose looking at the other was judged mostly without their eyes."""
+    out = []
+    for me, other in (people, people[::-1]):
+        share = head_direction_share(me.track.samples, other.track.samples, cfg.partners)
+        if share is not None and share >= HEAD_DIRECTION_WARN_SHARE:
+            out.append(
+                f"person {me.track.id}: looking at person {other.track.id} judged from the "
+                f"head's direction alone (face in profile or not found, eyes not seen) in "
+                f"{share:.0%} of the measured time"
+            )
+    return out
+
+
 def _measured_anything(track: PersonTrack) -> bool:
     return any(
         s.face_visible or s.arms_crossed is not None or s.facing_xyz is not None
@@ -599,12 +618,15 @@ def session_report(
     if plan.people_seen > len(people):
         warnings.append(
             f"{plan.people_seen} people seen at once, {len(people)} analyzed (at most "
-            f"{cfg.max_people or MAX_PEOPLE_PER_REGION} per picture, and only people whose face or "
-            f"arms could be measured)"
+            f"{cfg.max_people or MAX_PEOPLE_PER_REGION} per picture, and only people whose face, "
+            f"arms or head direction could be measured)"
         )
+    partners = pair_report(people, plan, cfg, rate)
+    if partners is not None and partners.same_room:
+        warnings += _head_direction_warnings(people, cfg)
     return AnalysisReport(
         video=info,
-        partners=pair_report(people, plan, cfg, rate),
+        partners=partners,
         frames_analyzed=len(session.times_s),
         analysis_fps=rate,
         layout=plan.main.layout.value,

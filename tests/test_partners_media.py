@@ -174,6 +174,11 @@ def test_people_in_profile_looking_at_each_other(analyzed: Analyzer) -> None:
     assert len(profile) >= 5  # measured from the body alone
     look = r.partners.looking_at_partner
     assert look[0] is not None and look[0] >= 0.8
+    # and the report says that it rests on the head's direction, not on the eyes
+    assert any(
+        "person 1: looking at person 2 judged from the head's direction alone" in w
+        for w in r.warnings
+    ), r.warnings
     assert r.partners.mutual_gaze_coverage > 0.3
     lab = analyzed("conversation/mhhri_dyad_kinect.png")
     assert lab.partners is not None and lab.partners.same_room

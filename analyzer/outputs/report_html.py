@@ -339,9 +339,11 @@ as closing off.</dd>
 <dt>Nods</dt><dd>A dip of the head that comes back within a second and a half. Small or slow
 nods are missed.</dd>
 <dt>Together</dt><dd>Looking at each other (one room) or both into your cameras (a call) at
-the same time; moving your heads and faces in step more than chance would (the chance level
-comes from pairing one of you with a time-shifted, reshuffled copy of the other); a smile
-answered by a smile within three seconds, beside how many chance alone would answer. Moments
+the same time. In one room, a face seen in profile is judged by which way the head turns, not
+by the eyes, which are not seen; the notes say when that was so. Moving your heads and faces
+in step more than chance would (the chance level comes from pairing one of you with a
+time-shifted, reshuffled copy of the other); a smile answered by a smile within three seconds,
+beside how many chance alone would answer. Moments
 of connection are where both were engaged and warm at once. In step is not the same as in
 tune, and a quiet, still moment can be close too.</dd>
 <dt>What none of this can tell</dt><dd>How anyone felt, or what a moment meant between you.
