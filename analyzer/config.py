@@ -109,16 +109,21 @@ class AttentionConfig:
 class PartnerConfig:
     # A gaze ray within this angle of the partner's head counts as looking at them.
     partner_tolerance_deg: float = 12.0
+    # Beyond this head turn the face model's head pose flattens (a head turned ~75° reads
+    # 50-68°), and the body model's head direction is used where there is one (signals.facing).
+    profile_yaw_deg: float = 45.0
     # Where only the head's direction is known (signals.facing: a face in profile or not found),
     # its horizontal direction within this angle of the partner's head counts. Chosen before
     # any one-room label was scored: the eyes turn up to 20-30° from the head before the head
     # follows; not tuned (no one-room set is large enough to tune on).
     body_tolerance_deg: float = 25.0
-    # How far a head is from the camera is known to about this share of its distance (face
-    # height or body size in the picture against an average person's: on the talking clips the
-    # body's and the face's estimates differ by a median 0-27% per clip). Looking at someone
-    # is judged toward the nearest of their possible places.
-    depth_uncertainty: float = 0.2
+    # How far a head is from the camera is known only roughly (from the face's height or the
+    # body's size in the picture against an average person's; on the talking clips the body's
+    # and the face's estimates of one head differ by per-clip medians of 0-27%). A head seen
+    # only by the body model and turned toward the other (see partners.looking_at) is judged
+    # toward the nearest of the other head's places within this share of its distance. A
+    # choice, not a fitted value.
+    depth_uncertainty_share: float = 0.2
     # Synchrony: windows of this length, stepped by this much, lags up to max_lag_s either way.
     sync_window_s: float = 5.0
     sync_step_s: float = 1.0

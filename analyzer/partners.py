@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzer.config import PartnerConfig
+from analyzer.geometry import angle_between_deg
 from analyzer.metrics import frame_durations, ratio_and_coverage, runs
 from analyzer.smoothing import majority_smooth
 from analyzer.types import (
@@ -48,9 +49,6 @@ Arr = npt.NDArray[np.float64]
 
 
 HEAD_RADIUS_CM = 10.0  # half a head's height with hair; a gaze anywhere on the head counts
-# Beyond this head turn the face model's head pose flattens (a head turned ~75° reads 50-68°) and
-# the body model's head direction is used where there is one (signals.facing).
-PROFILE_YAW_DEG = 45.0
 
 
 # "More expressive than usual": above this percentile of the person's own expressiveness.
@@ -61,23 +59,30 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
     """Does ``a`` look at ``b``'s head (same camera space)? None if it cannot be told.
 
     With ``a``'s gaze from the face model (eyes open, head turned less than
-    ``PROFILE_YAW_DEG``): the gaze ray within ``partner_tolerance_deg`` of ``b``'s head.
+    ``profile_yaw_deg``): the gaze ray within ``partner_tolerance_deg`` of ``b``'s head.
     Otherwise (face in profile or not found), with the head's direction from the body model:
     its horizontal direction within ``body_tolerance_deg`` of the direction to ``b`` (the eyes
     can point 20-30° from the head, and the body model gives no up-down). Eyes seen closed:
-    None. How far each head is from the camera is known only to ``depth_uncertainty`` (a share
-    of its distance), which matters most for two people side by side: the call is made for the
-    nearest direction to ``b`` within that uncertainty."""
+    None. How far each head is from the camera is known only roughly, which matters most for two
+    people side by side; a head judged by its direction alone and turned well toward the
+    other's side (``_turned_toward``) is judged toward the nearest of the other head's places
+    within ``depth_uncertainty_share`` of its distance. Everything else is judged as placed: a
+    wider benefit of the doubt would let two people facing the camera a few metres away
+    "look at each other"."""
     if a.head_xyz_cm is None or b.head_xyz_cm is None:
         return None
     sight = _sight(a, cfg)
     if sight is None:
         return None
     ray, tolerance, flat = sight
-    u = cfg.depth_uncertainty
+    here, there = np.asarray(a.head_xyz_cm), np.asarray(b.head_xyz_cm)
+    # Only a head turned well toward the other's side is given the benefit of the depth doubt:
+    # one facing the camera, turned away, or only a little toward them, is judged as placed.
+    doubt = flat and _turned_toward(ray, here, there, cfg.profile_yaw_deg)
+    u = cfg.depth_uncertainty_share if doubt else 0.0
     best: float | None = None
-    for k in np.linspace(1.0 - u, 1.0 + u, 9):
-        to_b = np.asarray(b.head_xyz_cm) * k - np.asarray(a.head_xyz_cm)
+    for depth_scale in np.linspace(1.0 - u, 1.0 + u, 9):
+        to_b = there * depth_scale - here
         if flat:
             to_b[1] = 0.0
         n = float(np.linalg.norm(to_b))
@@ -85,15 +90,26 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
             continue
         # up close a head fills more than the tolerance: anywhere on it counts
         head_deg = math.degrees(math.atan2(HEAD_RADIUS_CM, n))
-        miss = _angle_deg(ray, to_b) - max(tolerance, head_deg)
+        miss = angle_between_deg(ray, to_b) - max(tolerance, head_deg)
         best = miss if best is None else min(best, miss)
     return None if best is None else best <= 0.0
+
+
+def _turned_toward(facing: Arr, here: Arr, there: Arr, profile_yaw_deg: float) -> bool:
+    """Is a head at ``here`` facing horizontally ``facing`` turned toward the side of the
+    picture where ``there`` is, between ``profile_yaw_deg`` and 180° - that from the camera?"""
+    to_camera = -here / max(float(np.linalg.norm(here)), 1e-6)
+    flat_to_camera = np.array([to_camera[0], 0.0, to_camera[2]])
+    turn_deg = angle_between_deg(facing, flat_to_camera)
+    side = float(np.cross(flat_to_camera, facing)[1])  # > 0: turned toward the image right
+    other_side = float(np.cross(flat_to_camera, there - here)[1])
+    return profile_yaw_deg <= turn_deg <= 180.0 - profile_yaw_deg and side * other_side > 0
 
 
 def _sight(a: PersonSample, cfg: PartnerConfig) -> tuple[Arr, float, bool] | None:
     """The line ``a`` looks along, the tolerance around it, and whether it is only the head's
     horizontal direction from the body model (no eyes, no up-down); None if not measured."""
-    profile = a.head_yaw_deg is not None and abs(a.head_yaw_deg) > PROFILE_YAW_DEG
+    profile = a.head_yaw_deg is not None and abs(a.head_yaw_deg) > cfg.profile_yaw_deg
     if a.gaze_xyz is not None and not (profile and a.facing_xyz is not None):
         return np.asarray(a.gaze_xyz, dtype=np.float64), cfg.partner_tolerance_deg, False
     if a.facing_xyz is not None and not a.eyes_closed:
@@ -111,11 +127,6 @@ def head_direction_share(
     if not measured:
         return None
     return sum(1 for x in measured if (s := _sight(x, cfg)) is not None and s[2]) / len(measured)
-
-
-def _angle_deg(u: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> float:
-    cos = float(np.dot(u, v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12))
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
 def looking_at_partner(

@@ -4,6 +4,7 @@ with it: synthetic bodies for the geometry, the real models on real clips for th
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -148,6 +149,60 @@ def test_the_face_decides_when_it_can() -> None:
     # eyes seen closed: not measured, whatever the head does
     shut = _person(body(85.0, at_px=(250.0, 400.0)), eyes_closed=True, head_yaw_deg=60.0)
     assert looking_at(shut, right, CFG) is None
+
+
+def _placed(
+    x_cm: float, y_cm: float, depth_cm: float, facing_deg: float, **kw: object
+) -> PersonSample:
+    """A head at (x, y, -depth) in camera space whose horizontal direction, seen from above,
+    is ``facing_deg`` from the camera's axis toward the viewer (0: facing the lens; 90: facing
+    the image right; 180: facing away), judged from the body alone."""
+    r = math.radians(facing_deg)
+    return PersonSample(
+        time_s=0.0,
+        face_visible=False,
+        head_xyz_cm=(x_cm, y_cm, -depth_cm),
+        facing_xyz=(math.sin(r), 0.0, math.cos(r)),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("depth_cm", [100.0, 250.0, 400.0, 600.0])
+def test_side_by_side_not_looking_at_each_other(depth_cm: float) -> None:
+    """Two people side by side a few metres from the camera, not turned to each other, are
+    never "looking at each other", whatever the doubt about their distances."""
+    for gap_cm in (40.0, 60.0, 80.0):
+        for turn_deg in (0.0, 20.0, 180.0):  # facing the camera, a little toward, away
+            a = _placed(-gap_cm / 2, 0.0, depth_cm, turn_deg)
+            b = _placed(gap_cm / 2, 0.0, depth_cm, -turn_deg)
+            assert looking_at(a, b, CFG) is False, (depth_cm, gap_cm, turn_deg)
+            assert looking_at(b, a, CFG) is False, (depth_cm, gap_cm, turn_deg)
+
+
+def test_the_face_gets_no_depth_doubt() -> None:
+    # at 4 m, 60 cm apart: a gaze 25° off the lens toward the other is not at their head
+    g = (math.sin(math.radians(25)), 0.0, math.cos(math.radians(25)))
+    a = PersonSample(0.0, True, head_yaw_deg=20.0, head_xyz_cm=(-30.0, 0.0, -400.0), gaze_xyz=g)
+    b = _placed(30.0, 0.0, 400.0, -90.0)
+    assert looking_at(a, b, CFG) is False
+
+
+def test_profiles_turned_to_each_other_despite_depth_doubt() -> None:
+    # a metre from the camera, 50 cm apart, turned to each other; the right one placed 20 cm
+    # further than they are (a face and a body estimate disagreeing by that much)
+    a = _placed(-25.0, 0.0, 100.0, 80.0)
+    b = _placed(25.0, 0.0, 120.0, -85.0)
+    assert looking_at(a, b, CFG) is True and looking_at(b, a, CFG) is True
+    # and without the doubt the first would miss the other's head
+    assert looking_at(a, b, replace(CFG, depth_uncertainty_share=0.0)) is False
+
+
+def test_the_body_direction_ignores_height() -> None:
+    # the other's head 50 cm higher (standing by someone seated): the body model gives no
+    # up-down, so only the horizontal direction is compared
+    a = _placed(-35.0, 0.0, 150.0, 90.0)
+    b = _placed(35.0, 50.0, 150.0, -90.0)
+    assert looking_at(a, b, CFG) is True
 
 
 def test_share_judged_from_the_head_direction() -> None:

@@ -3,8 +3,6 @@ mirrored smiles, moments of connection."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -57,8 +55,7 @@ def test_looking_at_the_partners_head() -> None:
 def test_gaze_rays_from_real_face_geometry() -> None:
     # Two faces side by side in one picture, as the face model gives them: the left person
     # turning their gaze towards the image right (positive yaw) meets the right person's head,
-    # and only there; into the lens (yaw 0) or the other way does not. A head whose distance
-    # is uncertain is a wider target toward and away from the camera, never the lens.
+    # and only there; into the lens (yaw 0) or the other way does not.
     def seen(center: tuple[float, float], g: Gaze) -> PersonSample:
         f = face(center=center, eye_half_width_px=8.0)
         return _s(
@@ -67,19 +64,16 @@ def test_gaze_rays_from_real_face_geometry() -> None:
             gaze_xyz=tuple(gaze_in_camera(f, g)),
         )
 
-    def hits(me: tuple[float, float], other: tuple[float, float], u: float) -> list[int]:
-        them, cfg = seen(other, Gaze(0.0, 0.0)), replace(CFG, depth_uncertainty=u)
-        return [y for y in range(-90, 91) if looking_at(seen(me, Gaze(y, 0.0)), them, cfg)]
+    def hits(me: tuple[float, float], other: tuple[float, float]) -> list[int]:
+        them = seen(other, Gaze(0.0, 0.0))
+        return [y for y in range(-90, 91) if looking_at(seen(me, Gaze(y, 0.0)), them, CFG)]
 
     left, right = (160.0, 240.0), (480.0, 240.0)
-    for u, widest_deg in ((0.0, 45), (CFG.depth_uncertainty, 35)):
-        to_right = hits(left, right, u)
-        assert to_right and min(to_right) > widest_deg  # to the image right, not the lens
-        to_left = hits(right, left, u)
-        assert to_left and max(to_left) < -widest_deg
-        assert sorted(-y for y in to_left) == sorted(to_right)  # mirror images
-    exact, uncertain = hits(left, right, 0.0), hits(left, right, CFG.depth_uncertainty)
-    assert set(exact) < set(uncertain)
+    to_right = hits(left, right)
+    assert to_right and min(to_right) > 45  # well to the image right, not into the lens
+    to_left = hits(right, left)
+    assert to_left and max(to_left) < -45
+    assert sorted(-y for y in to_left) == sorted(to_right)  # mirror images
 
 
 def test_a_close_head_is_a_bigger_target() -> None:

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from analyzer.geometry import rotation_between
+from analyzer.geometry import onto_line_of_sight, point_at_depth
 from analyzer.types import Camera, DoubleArray, PoseObservation
 
 NOSE, L_EAR, R_EAR = 0, 7, 8
@@ -29,7 +29,6 @@ MIN_VISIBILITY = 0.5
 # The nose tip is 9-12 cm in front of the ears' line on an adult head; a horizontal offset much
 # shorter than that means the model's head points are collapsed, not that the head points at us.
 MIN_NOSE_OFFSET_M = 0.04
-Z_AXIS = np.array([0.0, 0.0, 1.0])
 
 
 def _head_found(pose: PoseObservation) -> bool:
@@ -61,9 +60,7 @@ def facing_in_camera(pose: PoseObservation, camera: Camera) -> DoubleArray | Non
     r = math.radians(yaw)
     view = np.array([math.sin(r), 0.0, math.cos(r)])
     nose = pose.landmarks_xy[NOSE]
-    toward = -camera.ray(float(nose[0]), float(nose[1]))
-    out: DoubleArray = rotation_between(Z_AXIS, toward) @ view
-    return out
+    return onto_line_of_sight(camera, (float(nose[0]), float(nose[1])), view)
 
 
 def head_position_from_body_cm(pose: PoseObservation, camera: Camera) -> DoubleArray | None:
@@ -86,7 +83,7 @@ def head_position_from_body_cm(pose: PoseObservation, camera: Camera) -> DoubleA
     px_per_m = float((px_c * world_c).sum()) / spread
     if px_per_m <= 0:
         return None
-    depth_cm = 100.0 * camera.focal_px / px_per_m
-    ray = camera.ray(float(px[idx.index(NOSE)][0]), float(px[idx.index(NOSE)][1]))
-    out: DoubleArray = ray * (depth_cm / max(-float(ray[2]), 1e-6))
-    return out
+    nose = px[idx.index(NOSE)]
+    return point_at_depth(
+        camera, (float(nose[0]), float(nose[1])), 100.0 * camera.focal_px / px_per_m
+    )

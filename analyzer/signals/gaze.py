@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyzer.config import GazeConfig
-from analyzer.geometry import rotation_between
+from analyzer.geometry import onto_line_of_sight, point_at_depth
 from analyzer.types import DoubleArray, FaceObservation, FloatArray
 
 # Face-mesh indices. "Right"/"left" are the person's own: their right eye is on the image left.
@@ -156,19 +156,15 @@ def head_position_cm(face: FaceObservation) -> DoubleArray:
     """Where the head (between the eyes) is in its camera's space, in cm, from the face's height
     in the picture (a pinhole estimate: about 10-20% off for an unusually sized face)."""
     h_px = float(np.linalg.norm(face.landmarks_xy[10] - face.landmarks_xy[152]))
-    ray = face.camera.ray(*face.eyes_mid_xy)
     depth_cm = face.camera.focal_px * FACE_HEIGHT_CM / max(h_px, 1.0)
-    out: DoubleArray = ray * (depth_cm / max(-float(ray[2]), 1e-6))
-    return out
+    return point_at_depth(face.camera, face.eyes_mid_xy, depth_cm)
 
 
 def gaze_in_camera(face: FaceObservation, g: Gaze) -> DoubleArray:
     """The gaze as a unit vector in camera space (x right, y up, z toward the viewer)."""
     y, p = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
     view = np.array([math.sin(y) * math.cos(p), math.sin(p), math.cos(y) * math.cos(p)])
-    toward = -face.camera.ray(*face.eyes_mid_xy)
-    out: DoubleArray = rotation_between(np.array([0.0, 0.0, 1.0]), toward) @ view
-    return out
+    return onto_line_of_sight(face.camera, face.eyes_mid_xy, view)
 
 
 def is_eye_contact(g: Gaze, cfg: GazeConfig) -> bool:
