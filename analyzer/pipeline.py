@@ -554,7 +554,7 @@ def _head_direction_warnings(people: list[PersonReport], cfg: AnalyzerConfig) ->
         if share is not None and share >= HEAD_DIRECTION_WARN_SHARE:
             out.append(
                 f"person {me.track.id}: looking at person {other.track.id} judged from the "
-                f"head's direction alone (face in profile or not found, eyes not seen) in "
+                f"head's direction alone (face in profile or not found, so not the eyes) in "
                 f"{share:.0%} of the measured time"
             )
     return out

@@ -27,7 +27,8 @@ HEAD_AND_SHOULDERS = tuple(range(13))  # nose, eyes, ears, mouth, shoulders
 MIN_PRESENCE = 0.5
 MIN_VISIBILITY = 0.5
 # The nose tip is 9-12 cm in front of the ears' line on an adult head; a horizontal offset much
-# shorter than that means the model's head points are collapsed, not that the head points at us.
+# shorter than that means the head points steeply up or down, or the model's head points
+# collapsed: no horizontal direction to speak of.
 MIN_NOSE_OFFSET_M = 0.04
 
 
@@ -52,8 +53,9 @@ def facing_yaw_deg(pose: PoseObservation) -> float | None:
 
 def facing_in_camera(pose: PoseObservation, camera: Camera) -> DoubleArray | None:
     """The head's horizontal direction as a unit vector in camera space (x right, y up, z
-    toward the viewer): the turn relative to the line of sight (the pose model reads each body
-    as seen along its own line of sight, as the face model does), turned onto that line."""
+    toward the viewer): the turn relative to the line of sight, turned onto that line. That
+    the pose model reads each body as seen along its own line of sight, as the face model
+    does, is assumed, and checked only on people near the middle of the picture."""
     yaw = facing_yaw_deg(pose)
     if yaw is None:
         return None
