@@ -119,10 +119,10 @@ class PartnerConfig:
     body_tolerance_deg: float = 25.0
     # How far a head is from the camera is known only roughly (from the face's height or the
     # body's size in the picture against an average person's; on the talking clips the body's
-    # and the face's estimates of one head differ by per-clip medians of 0-27%). A head seen
-    # only by the body model and turned toward the other (see partners.looking_at) is judged
-    # toward the nearest of the other head's places within this share of its distance. A
-    # choice, not a fitted value.
+    # and the face's estimates of one head differ by per-clip medians of 0-26%:
+    # eval/facing_check.py). A head seen only by the body model and turned toward the other
+    # (see partners.looking_at) is judged toward the nearest of the other head's places within
+    # this share of its distance. A choice, not a fitted value.
     depth_uncertainty_share: float = 0.2
     # Synchrony: windows of this length, stepped by this much, lags up to max_lag_s either way.
     sync_window_s: float = 5.0

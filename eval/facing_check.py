@@ -51,14 +51,16 @@ def _frames(path: Path, every: int) -> Iterator[np.ndarray]:
                 yield frame.to_ndarray(format="rgb24")
 
 
-def _pairs(rel: str, every: int) -> list[tuple[float, float, float]]:
-    """(degrees off the middle, face model's head turn, body model's head turn) per person
-    and frame where both see the head."""
+def _pairs(rel: str, every: int) -> list[tuple[float, float, float, float]]:
+    """(degrees off the middle, face model's head turn, body model's head turn, the body's
+    estimate of the head's distance over the face's) per person and frame where both see the
+    head."""
     from analyzer.config import AnalyzerConfig
     from analyzer.landmarks import LandmarkerOptions, SceneLandmarker
     from analyzer.models import model_paths
     from analyzer.people import dedupe_faces, dedupe_poses, pair_faces_with_poses
-    from analyzer.signals.facing import facing_yaw_deg
+    from analyzer.signals.facing import facing_yaw_deg, head_position_from_body_cm
+    from analyzer.signals.gaze import head_position_cm
     from analyzer.signals.head import head_pose
     from analyzer.types import Frame, Region
 
@@ -79,7 +81,9 @@ def _pairs(rel: str, every: int) -> list[tuple[float, float, float]]:
                 continue
             ray = d.face.camera.ray(*d.face.eyes_mid_xy)
             off = math.degrees(math.atan2(float(ray[0]), -float(ray[2])))
-            out.append((off, head_pose(d.face.rotation).yaw_deg, body))
+            at = head_position_from_body_cm(d.pose, d.face.camera)
+            ratio = math.nan if at is None else float(at[2] / head_position_cm(d.face)[2])
+            out.append((off, head_pose(d.face.rotation).yaw_deg, body, ratio))
     return out
 
 
@@ -95,7 +99,8 @@ def main() -> None:
             print(
                 f"{rel:<45} n={len(pairs):<4} face {face.min():.0f}..{face.max():.0f} "
                 f"body {body.min():.0f}..{body.max():.0f} r={r:.2f} "
-                f"mean |body-face| {np.mean(np.abs(body - face)):.1f}"
+                f"mean |body-face| {np.mean(np.abs(body - face)):.1f}; distance body/face "
+                f"median {np.nanmedian([p[3] for p in pairs]):.2f}"
             )
     face = np.array([p[1] for p in rows])
     body = np.array([p[2] for p in rows])
