@@ -69,19 +69,24 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
     within ``depth_uncertainty_share`` of its distance. Everything else is judged as placed: a
     wider benefit of the doubt would let two people facing the camera a few metres away
     "look at each other"."""
+    return _judge(a, b, cfg)[0]
+
+
+def _judge(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> tuple[bool | None, bool]:
+    """``looking_at``'s call, and whether it was made from the head's direction alone."""
     if a.head_xyz_cm is None or b.head_xyz_cm is None:
-        return None
+        return None, False
     sight = _sight(a, cfg)
     if sight is None:
-        return None
+        return None, False
     ray, tolerance, flat = sight
     here, there = np.asarray(a.head_xyz_cm), np.asarray(b.head_xyz_cm)
     # Only a head turned well toward the other's side is given the benefit of the depth doubt:
     # one facing the camera, turned away, or only a little toward them, is judged as placed.
     doubt = flat and _turned_toward(ray, here, there, cfg.profile_yaw_deg)
-    u = cfg.depth_uncertainty_share if doubt else 0.0
+    u = cfg.depth_uncertainty_share
     best: float | None = None
-    for depth_scale in np.linspace(1.0 - u, 1.0 + u, 9):
+    for depth_scale in np.linspace(1.0 - u, 1.0 + u, 9) if doubt else (1.0,):
         to_b = there * depth_scale - here
         if flat:
             to_b[1] = 0.0
@@ -92,7 +97,7 @@ def looking_at(a: PersonSample, b: PersonSample, cfg: PartnerConfig) -> bool | N
         head_deg = math.degrees(math.atan2(HEAD_RADIUS_CM, n))
         miss = angle_between_deg(ray, to_b) - max(tolerance, head_deg)
         best = miss if best is None else min(best, miss)
-    return None if best is None else best <= 0.0
+    return (None if best is None else best <= 0.0), flat
 
 
 def _turned_toward(facing: Arr, here: Arr, there: Arr, profile_yaw_deg: float) -> bool:
@@ -118,15 +123,15 @@ def _sight(a: PersonSample, cfg: PartnerConfig) -> tuple[Arr, float, bool] | Non
     return None
 
 
-def head_direction_share(
+def judge_looking(
     a: Sequence[PersonSample], b: Sequence[PersonSample], cfg: PartnerConfig
-) -> float | None:
-    """Of the frames where it is measured whether ``a`` looks at ``b``, the share judged from
-    the head's direction alone (face in profile or not found: see ``looking_at``)."""
-    measured = [x for x, y in zip(a, b, strict=True) if looking_at(x, y, cfg) is not None]
-    if not measured:
-        return None
-    return sum(1 for x in measured if (s := _sight(x, cfg)) is not None and s[2]) / len(measured)
+) -> tuple[list[bool | None], float | None]:
+    """Frame by frame, does ``a`` look at ``b``'s head (``looking_at``, not smoothed); and of
+    the frames where that is measured, the share judged from the head's direction alone (face
+    in profile or not found), or None if none is measured."""
+    judged = [_judge(x, y, cfg) for x, y in zip(a, b, strict=True)]
+    by_head = [flat for call, flat in judged if call is not None]
+    return [call for call, _ in judged], (sum(by_head) / len(by_head) if by_head else None)
 
 
 def looking_at_partner(
@@ -137,11 +142,7 @@ def looking_at_partner(
 ) -> list[bool | None]:
     """Frame by frame, does ``a`` look at ``b``'s head (in one room; samples aligned)?
     Smoothed like eye contact: a majority over ``gaze_window_s``."""
-    return majority_smooth(
-        [looking_at(x, y, cfg) for x, y in zip(a, b, strict=True)],
-        [x.time_s for x in a],
-        gaze_window_s,
-    )
+    return majority_smooth(judge_looking(a, b, cfg)[0], [x.time_s for x in a], gaze_window_s)
 
 
 def _both(a: bool | None, b: bool | None) -> bool | None:
@@ -480,14 +481,18 @@ def analyze_partners(
         raise ValueError(f"partners' samples must be aligned, got {len(a)} and {len(b)}")
     t = [s.time_s for s in a]
     d = frame_durations(t, 1.0 / analysis_fps)
+    by_head: tuple[float | None, float | None] = (None, None)
     if same_room is None:  # one room or a call could not be told: no claim either way
         mutual: list[bool | None] = [None] * len(a)
         look: tuple[float | None, float | None] = (None, None)
     elif same_room:
-        a_at_b = looking_at_partner(a, b, cfg, gaze_window_s)
-        b_at_a = looking_at_partner(b, a, cfg, gaze_window_s)
+        a_calls, a_by_head = judge_looking(a, b, cfg)
+        b_calls, b_by_head = judge_looking(b, a, cfg)
+        a_at_b = majority_smooth(a_calls, t, gaze_window_s)
+        b_at_a = majority_smooth(b_calls, t, gaze_window_s)
         mutual = [_both(p, q) for p, q in zip(a_at_b, b_at_a, strict=True)]
         look = (ratio_and_coverage(a_at_b, d)[0], ratio_and_coverage(b_at_a, d)[0])
+        by_head = (a_by_head, b_by_head)
     else:
         mutual = [_both(x.eye_contact, y.eye_contact) for x, y in zip(a, b, strict=True)]
         look = (None, None)
@@ -503,6 +508,7 @@ def analyze_partners(
         ids=ids,
         same_room=same_room,
         looking_at_partner=tuple(None if v is None else round(v, 3) for v in look),  # type: ignore[arg-type]
+        looking_from_head_direction=by_head,
         mutual_gaze_ratio=None if ratio is None else round(ratio, 3),
         mutual_gaze_coverage=round(coverage, 3),
         mutual_gaze_episodes=episodes,

@@ -31,7 +31,7 @@ from analyzer.landmarks import (
 )
 from analyzer.metrics import person_metrics
 from analyzer.models import ModelPaths
-from analyzer.partners import analyze_partners, head_direction_share
+from analyzer.partners import analyze_partners
 from analyzer.people import (
     PersonTracker,
     appearance,
@@ -546,14 +546,15 @@ def pair_report(
 HEAD_DIRECTION_WARN_SHARE = 0.2
 
 
-def _head_direction_warnings(people: list[PersonReport], cfg: AnalyzerConfig) -> list[str]:
+def _head_direction_warnings(partners: PartnerReport) -> list[str]:
     """One room: whose looking at the other was judged mostly without their eyes."""
     out = []
-    for me, other in (people, people[::-1]):
-        share = head_direction_share(me.track.samples, other.track.samples, cfg.partners)
+    for (me, other), share in zip(
+        (partners.ids, partners.ids[::-1]), partners.looking_from_head_direction, strict=True
+    ):
         if share is not None and share >= HEAD_DIRECTION_WARN_SHARE:
             out.append(
-                f"person {me.track.id}: looking at person {other.track.id} judged from the "
+                f"person {me}: looking at person {other} judged from the "
                 f"head's direction alone (face in profile or not found, so not the eyes) in "
                 f"{share:.0%} of the measured time"
             )
@@ -622,8 +623,8 @@ def session_report(
             f"arms or head direction could be measured)"
         )
     partners = pair_report(people, plan, cfg, rate)
-    if partners is not None and partners.same_room:
-        warnings += _head_direction_warnings(people, cfg)
+    if partners is not None:
+        warnings += _head_direction_warnings(partners)
     return AnalysisReport(
         video=info,
         partners=partners,

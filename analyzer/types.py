@@ -396,6 +396,9 @@ class PartnerReport:
     expression_synchrony: Synchrony
     mirroring: tuple[Mirroring, Mirroring]
     moments: tuple[ConnectionMoment, ...]
+    # per person, room only: of their measured looking at the other, the share judged from the
+    # head's direction alone (face in profile or not found); None: not measured
+    looking_from_head_direction: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from analyzer.config import AnalyzerConfig, PartnerConfig
 from analyzer.geometry import camera_for
 from analyzer.models import ModelPaths
-from analyzer.partners import head_direction_share, looking_at
+from analyzer.partners import judge_looking, looking_at
 from analyzer.signals.facing import (
     facing_in_camera,
     facing_yaw_deg,
@@ -210,9 +210,9 @@ def test_share_judged_from_the_head_direction() -> None:
     by_face = _person(body(85.0, at_px=(250.0, 400.0)), gaze=(1.0, 0.0, 0.0), head_yaw_deg=30.0)
     by_body = _person(body(85.0, at_px=(250.0, 400.0)))
     unmeasured = PersonSample(time_s=0.0, face_visible=False)
-    share = head_direction_share([by_face, by_body, by_body, unmeasured], [right] * 4, CFG)
+    share = judge_looking([by_face, by_body, by_body, unmeasured], [right] * 4, CFG)[1]
     assert share == pytest.approx(2 / 3)
-    assert head_direction_share([unmeasured], [right], CFG) is None
+    assert judge_looking([unmeasured], [right], CFG)[1] is None
 
 
 def test_the_body_direction_follows_the_face_on_real_head_turns(model_paths: ModelPaths) -> None:
